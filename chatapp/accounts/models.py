@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    class OperatorKeyAccess(models.TextChoices):
+        DEFAULT = "", "Site default (CHATAPP_OPERATOR_KEY_POLICY)"
+        ALLOW = "allow", "Allowed"
+        DENY = "deny", "Denied"
+
+    # Sent to OpenRouter as `user`: stable per person, and says nothing about who they are.
+    openrouter_user_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    operator_key_access = models.CharField(
+        max_length=8, choices=OperatorKeyAccess.choices, default="", blank=True
+    )
+    operator_monthly_budget = models.DecimalField(
+        "monthly budget on the operator key (USD)",
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Empty: the site-wide default applies.",
+    )
+    own_key_monthly_cap = models.DecimalField(
+        "monthly cap on the user's own key (USD)",
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Set by the user; empty means no cap.",
+    )
+    favorite_models = models.JSONField(default=list, blank=True)
+    last_model = models.CharField(max_length=200, blank=True)
+
+
+class OpenRouterKey(models.Model):
+    class Source(models.TextChoices):
+        PKCE = "pkce", "Connected with OpenRouter"
+        PASTED = "pasted", "Pasted by hand"
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="openrouter_key")
+    # Fernet token of the key, bound to the owner's id; never the key in clear.
+    ciphertext = models.TextField()
+    hint = models.CharField(max_length=40)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    is_valid = models.BooleanField(default=True)
+    limit = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    usage = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    limit_remaining = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    is_free_tier = models.BooleanField(default=False)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "OpenRouter key"
+
+    def __str__(self) -> str:
+        return f"{self.hint} ({self.user})"

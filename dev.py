@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""The two commands of the quick start, and a few more for developers.
+
+    python3 dev.py run     set everything up, start the app at http://localhost:8000
+    python3 dev.py test    set everything up, run the whole test suite (extra args go to pytest)
+    python3 dev.py lint    ruff and mypy
+
+Needs nothing but Python 3.11+: it makes .venv, installs the project into it, migrates, and
+runs. Standard library only, because it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".installed-from"
+
+
+def sh(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run([str(a) for a in args], cwd=ROOT, env=env)
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the project, again only when pyproject.toml changed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs under any python3
+        sys.exit(f"chatapp needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        print("• creating .venv", flush=True)
+        sh(sys.executable, "-m", "venv", VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    print("• installing dependencies into .venv (first run takes a minute)", flush=True)
+    sh(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    sh(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    STAMP.write_text(wanted)
+
+
+def django_env(**overrides: str) -> dict[str, str]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatapp.settings", "PYTHONUNBUFFERED": "1"}
+    env.update(overrides)
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    sh(PYTHON, "manage.py", *args, env=env)
+
+
+def run(args: list[str]) -> None:
+    ensure_venv()
+    env = django_env()
+    env.setdefault("DJANGO_DEBUG", "true")
+    manage("migrate", "--noinput", env=env)
+    port = os.environ.get("PORT", "8000")
+    print(f"• chatapp is starting at http://localhost:{port}  (Ctrl+C stops it)", flush=True)
+    os.execve(
+        str(BIN / "daphne"),
+        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", port, "chatapp.asgi:application"],
+        env,
+    )
+
+
+# Tests run with debug off, as production does, so they need secrets: throwaway ones.
+TEST_SECRETS = {
+    "DJANGO_SECRET_KEY": "test-only-secret-key-not-for-production-0123456789abcdefghij",
+    "CHATAPP_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTAxMjM0NTY=",
+}
+
+
+def test(args: list[str]) -> None:
+    ensure_venv()
+    env = django_env()
+    for name, value in TEST_SECRETS.items():
+        env.setdefault(name, value)
+    # Static files are served as in production: hashed names, collected once per run.
+    manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+    if not Path("/usr/bin/chromium").exists() and not shutil.which("chromium"):
+        note = "CI installs it; here: apt-get install chromium" if not env.get("CI") else ""
+        print(f"• Chromium not found: browser tests will be skipped. {note}", flush=True)
+    result = subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT, env=env)
+    sys.exit(result.returncode)
+
+
+def lint(args: list[str]) -> None:
+    ensure_venv()
+    sh(BIN / "ruff", "check", ".")
+    sh(BIN / "ruff", "format", "--check", ".")
+    sh(BIN / "mypy", "chatapp", env=django_env(DJANGO_DEBUG="true"))
+
+
+COMMANDS = {"run": run, "test": test, "lint": lint}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    COMMANDS[sys.argv[1]](sys.argv[2:])
