@@ -34,13 +34,13 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(OpenRouterKey)
 class OpenRouterKeyAdmin(admin.ModelAdmin[OpenRouterKey]):
-    # The ciphertext is never shown or editable: the hint is all anyone needs to see.
-    list_display = ("user", "hint", "source", "is_valid", "limit_remaining", "checked_at")
+    # The ciphertext is never shown or editable: the masked hint is all anyone needs to see.
+    list_display = ("user", "masked", "source", "is_valid", "limit_remaining", "checked_at")
     list_filter = ("source", "is_valid")
     search_fields = ("user__username", "hint")
     fields = (
         "user",
-        "hint",
+        "masked",
         "source",
         "is_valid",
         "limit",

@@ -60,4 +60,13 @@ class OpenRouterKey(models.Model):
         verbose_name = "OpenRouter key"
 
     def __str__(self) -> str:
-        return f"{self.hint} ({self.user})"
+        return f"{self.masked} ({self.user})"
+
+    @property
+    def masked(self) -> str:
+        """The key as pages show it, e.g. sk-or-v1-…ab12.
+
+        The stored hint is only "…ab12": leaving the prefix out means a database dump
+        holds no "sk-or-v1-" anywhere.
+        """
+        return f"sk-or-v1-{self.hint}"
