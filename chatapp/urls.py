@@ -9,5 +9,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("chatapp.accounts.urls")),
+    path("catalog/", include("chatapp.catalog.urls")),
     path("", include("chatapp.chat.urls")),
 ]

@@ -7,4 +7,10 @@ from chatapp.chat import views
 app_name = "chat"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("c/<int:pk>/", views.conversation, name="conversation"),
+    path("c/new", views.create, name="create"),
+    path("c/<int:pk>/rename", views.rename, name="rename"),
+    path("c/<int:pk>/delete", views.delete, name="delete"),
+    path("c/<int:pk>/settings", views.update_settings, name="settings"),
+    path("search", views.search, name="search"),
 ]

@@ -1,11 +1,172 @@
+"""The chat page and the small JSON endpoints its script calls (rename, delete, settings, search).
+
+Sending and streaming go over the websocket (docs/websocket-protocol.md), not through here.
+"""
+
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from chatapp.accounts.keys import no_key_reason, resolve_api_key
+from chatapp.catalog.models import CatalogModel
+from chatapp.chat import selectors
+from chatapp.chat.conversations import (
+    PARAMETERS,
+    SettingsError,
+    conversation_create,
+    conversation_delete,
+    conversation_rename,
+    conversation_update_settings,
+)
+from chatapp.chat.models import Conversation
+from chatapp.chat.protocol import conversation_data
+
+FALLBACK_MODEL = "openai/gpt-4o-mini"
 
 
+@require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    # The chat page (issue 5) replaces this.
-    return render(request, "chat/home.html")
+    return _page(request, None)
+
+
+@require_GET
+@login_required
+def conversation(request: HttpRequest, pk: int) -> HttpResponse:
+    return _page(request, _owned(request, pk))
+
+
+def _page(request: HttpRequest, conv: Conversation | None) -> HttpResponse:
+    user: Any = request.user
+    sidebar = selectors.conversation_sidebar(user=user, include=conv.pk if conv else None)
+    context = {
+        "conversation": conv,
+        "sidebar": sidebar,
+        "chat_data": _chat_data(request, conv),
+    }
+    return render(request, "chat/home.html", context)
+
+
+def _chat_data(request: HttpRequest, conv: Conversation | None) -> dict[str, Any]:
+    user: Any = request.user
+    key = resolve_api_key(user)
+    return {
+        "conversation": _conversation_state(conv) if conv else None,
+        "messages": selectors.conversation_transcript(conversation=conv) if conv else [],
+        "default_model": default_model(user),
+        "favorites": list(user.favorite_models),
+        "key": {"ok": key is not None, "reason": "" if key else no_key_reason(user)},
+        "parameters": [vars(p) for p in PARAMETERS],
+        "urls": {
+            "models": reverse("catalog:models"),
+            "favorite": reverse("catalog:favorite"),
+            "search": reverse("chat:search"),
+            "create": reverse("chat:create"),
+            "home": reverse("chat:home"),
+            "socket": "/ws/chat/",
+        },
+    }
+
+
+def _conversation_state(conv: Conversation) -> dict[str, Any]:
+    return {
+        **conversation_data(conv),
+        "system_prompt": conv.system_prompt,
+        "parameters": conv.parameters,
+    }
+
+
+def default_model(user: Any) -> str:
+    """Return the model a new chat starts with: the last one used, else a favourite."""
+    for candidate in [user.last_model, *user.favorite_models, FALLBACK_MODEL]:
+        if candidate and CatalogModel.objects.filter(model_id=candidate, is_active=True).exists():
+            return str(candidate)
+    first = CatalogModel.objects.filter(is_active=True).order_by("name").first()
+    return first.model_id if first else (user.last_model or FALLBACK_MODEL)
+
+
+def _owned(request: HttpRequest, pk: int) -> Conversation:
+    conv = selectors.conversation_get(user=request.user, pk=pk)
+    if conv is None:
+        raise Http404("No such conversation.")
+    return conv
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _refused(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@require_POST
+@login_required
+def create(request: HttpRequest) -> JsonResponse:
+    body = _body(request)
+    try:
+        conv = conversation_create(
+            user=request.user,  # type: ignore[arg-type]
+            model=str(body.get("model") or default_model(request.user)),
+            system_prompt=str(body.get("system_prompt") or ""),
+            parameters=body.get("parameters") or {},
+        )
+    except SettingsError as error:
+        return _refused(str(error))
+    return JsonResponse({"conversation": _conversation_state(conv), "url": conv_url(conv)})
+
+
+def conv_url(conv: Conversation) -> str:
+    return reverse("chat:conversation", args=[conv.pk])
+
+
+@require_POST
+@login_required
+def rename(request: HttpRequest, pk: int) -> JsonResponse:
+    title = str(_body(request).get("title") or "").strip()
+    if not title:
+        return _refused("A title needs at least one character.")
+    conv = conversation_rename(conversation=_owned(request, pk), title=title)
+    return JsonResponse({"conversation": conversation_data(conv)})
+
+
+@require_POST
+@login_required
+def delete(request: HttpRequest, pk: int) -> JsonResponse:
+    conversation_delete(conversation=_owned(request, pk))
+    return JsonResponse({"deleted": pk})
+
+
+@require_POST
+@login_required
+def update_settings(request: HttpRequest, pk: int) -> JsonResponse:
+    conv = _owned(request, pk)
+    body = _body(request)
+    try:
+        conv = conversation_update_settings(
+            conversation=conv,
+            model=str(body.get("model") or conv.model),
+            system_prompt=str(body.get("system_prompt") or ""),
+            parameters=body.get("parameters") or {},
+        )
+    except SettingsError as error:
+        return _refused(str(error))
+    return JsonResponse({"conversation": _conversation_state(conv)})
+
+
+@require_GET
+@login_required
+def search(request: HttpRequest) -> JsonResponse:
+    hits = selectors.conversation_search(user=request.user, query=request.GET.get("q", ""))
+    return JsonResponse({"results": hits})

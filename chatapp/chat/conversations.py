@@ -1,0 +1,134 @@
+"""Writes the chat page makes outside the websocket: create, rename, delete, settings.
+
+Sending, stopping and regenerating belong to the streaming engine (chat/services.py); these are
+the plain edits a person makes to a conversation, plus their favourite models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chatapp.accounts.models import User
+from chatapp.catalog.models import CatalogModel
+from chatapp.chat.models import Conversation
+
+TITLE_MAX = 200
+SYSTEM_PROMPT_MAX = 20_000
+FAVORITES_MAX = 100
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A sampling parameter a person may set, and the values OpenRouter accepts for it."""
+
+    name: str
+    label: str
+    minimum: float
+    maximum: float
+    step: float
+    integer: bool = False
+
+
+# The parameters the settings panel offers, in the order it shows them; each is shown only
+# when the conversation's model lists it in supported_parameters.
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("temperature", "Temperature", 0, 2, 0.05),
+    Parameter("top_p", "Top P", 0, 1, 0.01),
+    Parameter("top_k", "Top K", 0, 1000, 1, integer=True),
+    Parameter("max_tokens", "Max tokens", 1, 1_000_000, 1, integer=True),
+    Parameter("frequency_penalty", "Frequency penalty", -2, 2, 0.05),
+    Parameter("presence_penalty", "Presence penalty", -2, 2, 0.05),
+    Parameter("repetition_penalty", "Repetition penalty", 0, 2, 0.05),
+    Parameter("min_p", "Min P", 0, 1, 0.01),
+    Parameter("seed", "Seed", 0, 2**31 - 1, 1, integer=True),
+)
+PARAMETERS_BY_NAME = {p.name: p for p in PARAMETERS}
+
+
+class SettingsError(ValueError):
+    """A value a person typed that cannot be used; the message says which and why."""
+
+
+def supported_parameters(model_id: str) -> list[str]:
+    row = CatalogModel.objects.filter(model_id=model_id).only("supported_parameters").first()
+    return list(row.supported_parameters) if row else []
+
+
+def clean_parameters(*, model_id: str, raw: dict[str, Any]) -> dict[str, float | int]:
+    """Return the parameters the model supports, checked; blank values are left out."""
+    supported = set(supported_parameters(model_id))
+    cleaned: dict[str, float | int] = {}
+    for name, value in raw.items():
+        spec = PARAMETERS_BY_NAME.get(name)
+        if spec is None or name not in supported or value in (None, ""):
+            continue
+        cleaned[name] = _checked(spec, value)
+    return cleaned
+
+
+def _checked(spec: Parameter, value: Any) -> float | int:
+    try:
+        number: float | int = int(value) if spec.integer else float(value)
+    except (TypeError, ValueError):
+        kind = "a whole number" if spec.integer else "a number"
+        raise SettingsError(f"{spec.label} must be {kind}.") from None
+    if not spec.minimum <= number <= spec.maximum:
+        raise SettingsError(f"{spec.label} must be between {spec.minimum:g} and {spec.maximum:g}.")
+    return number
+
+
+def conversation_create(
+    *, user: User, model: str, system_prompt: str = "", parameters: dict[str, Any] | None = None
+) -> Conversation:
+    """Create an empty conversation, for settings chosen before the first message."""
+    conversation = Conversation(owner=user, model=model)
+    _apply_settings(conversation, model=model, system_prompt=system_prompt, parameters=parameters)
+    conversation.save()
+    return conversation
+
+
+def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    conversation.title = " ".join(title.split())[:TITLE_MAX]
+    conversation.save(update_fields=["title", "updated_at"])
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    conversation.delete()
+
+
+def conversation_update_settings(
+    *,
+    conversation: Conversation,
+    model: str,
+    system_prompt: str,
+    parameters: dict[str, Any],
+) -> Conversation:
+    _apply_settings(conversation, model=model, system_prompt=system_prompt, parameters=parameters)
+    conversation.save(update_fields=["model", "system_prompt", "parameters", "updated_at"])
+    return conversation
+
+
+def _apply_settings(
+    conversation: Conversation,
+    *,
+    model: str,
+    system_prompt: str,
+    parameters: dict[str, Any] | None,
+) -> None:
+    if len(system_prompt) > SYSTEM_PROMPT_MAX:
+        raise SettingsError(f"The system prompt is limited to {SYSTEM_PROMPT_MAX:,} characters.")
+    conversation.model = model
+    conversation.system_prompt = system_prompt.strip()
+    conversation.parameters = clean_parameters(model_id=model, raw=parameters or {})
+
+
+def user_set_favorite_model(*, user: User, model_id: str, favorite: bool) -> list[str]:
+    """Add or remove a favourite model; return the new list (most recently added first)."""
+    favorites = [m for m in user.favorite_models if m != model_id]
+    if favorite:
+        favorites.insert(0, model_id)
+    user.favorite_models = favorites[:FAVORITES_MAX]
+    user.save(update_fields=["favorite_models"])
+    return list(user.favorite_models)
