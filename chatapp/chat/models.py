@@ -95,6 +95,13 @@ class Message(models.Model):
                 name="msg_unique_client_id",
                 condition=models.Q(client_id__isnull=False),
             ),
+            # One generation at a time per conversation, held by the database itself so that
+            # two server processes racing on two sends cannot both start one.
+            models.UniqueConstraint(
+                fields=["conversation"],
+                name="msg_one_streaming_per_conv",
+                condition=models.Q(status="streaming"),
+            ),
         ]
 
     def __str__(self) -> str:

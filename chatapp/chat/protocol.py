@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    from chatapp.chat.models import Conversation, Message
 
 
 class MessageData(TypedDict):
@@ -135,3 +139,161 @@ class ErrorFrame(TypedDict):
     message: str
     conversation: NotRequired[int | None]
     client_id: NotRequired[str | None]
+
+
+# --- serialisers -------------------------------------------------------------------------------
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def message_data(msg: Message) -> MessageData:
+    """Return the wire form of a message (money as a decimal string, never a float)."""
+    return {
+        "id": msg.pk,
+        "conversation": msg.conversation_id,
+        "parent": msg.parent_id,
+        "role": msg.role,
+        "content": msg.content,
+        "reasoning": msg.reasoning,
+        "status": msg.status,
+        "model": msg.model,
+        "model_used": msg.model_used,
+        "provider": msg.provider,
+        "finish_reason": msg.finish_reason,
+        "prompt_tokens": msg.prompt_tokens,
+        "completion_tokens": msg.completion_tokens,
+        "reasoning_tokens": msg.reasoning_tokens,
+        "cached_tokens": msg.cached_tokens,
+        "cost": _money(msg.cost),
+        "paid_by": msg.paid_by,
+        "time_to_first_token_ms": msg.time_to_first_token_ms,
+        "duration_ms": msg.duration_ms,
+        "error_code": msg.error_code,
+        "error_text": msg.error_text,
+        "created_at": msg.created_at.isoformat(),
+        "client_id": str(msg.client_id) if msg.client_id else None,
+    }
+
+
+def conversation_data(conv: Conversation, *, cost: Decimal | None = None) -> ConversationData:
+    """Return the wire form of a conversation.
+
+    `cost` is the sum of its messages' costs; pass it (or annotate the queryset with
+    `total_cost`) to save a query, otherwise it is summed here.
+    """
+    if cost is None:
+        cost = getattr(conv, "total_cost", None)
+    if cost is None:
+        from django.db.models import Sum
+
+        cost = conv.messages.aggregate(total=Sum("cost"))["total"]
+    return _conversation_data(conv, cost)
+
+
+async def aconversation_data(
+    conv: Conversation, *, cost: Decimal | None = None
+) -> ConversationData:
+    if cost is None:
+        cost = getattr(conv, "total_cost", None)
+    if cost is None:
+        from django.db.models import Sum
+
+        cost = (await conv.messages.aaggregate(total=Sum("cost")))["total"]
+    return _conversation_data(conv, cost)
+
+
+def _conversation_data(conv: Conversation, cost: Decimal | None) -> ConversationData:
+    return {
+        "id": conv.pk,
+        "title": conv.title,
+        "model": conv.model,
+        "updated_at": conv.updated_at.isoformat(),
+        "cost": _money(cost or Decimal(0)) or "0",
+    }
+
+
+# --- validation of client frames ---------------------------------------------------------------
+
+MAX_CONTENT_CHARS = 32_000
+MAX_MODEL_CHARS = 200
+
+
+class BadFrame(ValueError):
+    """A client frame that is not valid; the text says what is wrong, for the error frame."""
+
+
+ClientFrame = Subscribe | Send | Stop | Regenerate | Edit
+
+# Field name → (required, validator); every frame type lists the fields it takes.
+_FIELDS: dict[str, dict[str, tuple[bool, str]]] = {
+    "subscribe": {"conversation": (True, "id")},
+    "unsubscribe": {"conversation": (True, "id")},
+    "stop": {"conversation": (True, "id")},
+    "send": {
+        "conversation": (True, "id_or_null"),
+        "client_id": (True, "uuid"),
+        "content": (True, "content"),
+        "model": (True, "model"),
+        "parent": (False, "id_or_null"),
+    },
+    "regenerate": {
+        "conversation": (True, "id"),
+        "message": (True, "id"),
+        "client_id": (True, "uuid"),
+        "model": (False, "model"),
+    },
+    "edit": {
+        "conversation": (True, "id"),
+        "message": (True, "id"),
+        "content": (True, "content"),
+        "client_id": (True, "uuid"),
+        "model": (False, "model"),
+    },
+}
+
+
+def _check(name: str, kind: str, value: object) -> None:
+    if kind == "id_or_null" and value is None:
+        return
+    if kind in ("id", "id_or_null"):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise BadFrame(f"“{name}” must be a positive whole number.")
+    elif kind == "uuid":
+        import uuid
+
+        try:
+            uuid.UUID(str(value))
+        except ValueError:
+            raise BadFrame(f"“{name}” must be a UUID.") from None
+        if not isinstance(value, str):
+            raise BadFrame(f"“{name}” must be a UUID string.")
+    elif kind == "content":
+        if not isinstance(value, str) or not value.strip():
+            raise BadFrame("the message is empty.")
+        if len(value) > MAX_CONTENT_CHARS:
+            raise BadFrame(f"the message is longer than {MAX_CONTENT_CHARS} characters.")
+    elif kind == "model" and (
+        not isinstance(value, str) or not value.strip() or len(value) > MAX_MODEL_CHARS
+    ):
+        raise BadFrame(f"“{name}” must be a model id such as openai/gpt-4o-mini.")
+
+
+def parse_client_frame(data: object) -> ClientFrame:
+    """Return `data` as a typed client frame, or raise BadFrame saying what is wrong."""
+    if not isinstance(data, dict):
+        raise BadFrame("a frame must be a JSON object.")
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in _FIELDS:
+        raise BadFrame(f"unknown type {kind!r}; expected one of {', '.join(_FIELDS)}.")
+    fields = _FIELDS[kind]
+    frame: dict[str, object] = {"type": kind}
+    for name, (required, check) in fields.items():
+        if name not in data:
+            if required:
+                raise BadFrame(f"“{name}” is missing.")
+            continue
+        _check(name, check, data[name])
+        frame[name] = data[name]
+    return frame  # type: ignore[return-value]  # validated field by field above

@@ -1,0 +1,304 @@
+"""Writes behind the chat socket: messages, branches, and the checks before a generation.
+
+Every function takes the acting user and scopes its queries to them: an id that belongs to
+someone else raises the same `ChatRefusal("not_found")` as an id that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chatapp.chat.models import Conversation, Message
+from chatapp.chat.protocol import ErrorCode
+
+if TYPE_CHECKING:
+    from chatapp.accounts.keys import ResolvedKey
+    from chatapp.openrouter import ChatMessage
+
+NOT_FOUND = "There is no such conversation or message. It may have been deleted."
+BUSY = (
+    "A reply is still being written in this conversation. "
+    "Wait for it to finish or press Stop, then send again."
+)
+
+
+class ChatRefusal(Exception):
+    """A request the socket answers with an `error` frame instead of doing it."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+
+
+@dataclass
+class Exchange:
+    """What a send, regenerate or edit stored: the messages to announce and the reply to write."""
+
+    conversation: Conversation
+    messages: list[Message] = field(default_factory=list)
+    reply: Message | None = None
+    created_conversation: bool = False
+    # True when the client_id was seen before: nothing new was stored, nothing is generated.
+    duplicate: bool = False
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def conversation_get(*, user: Any, pk: int) -> Conversation:
+    try:
+        return Conversation.objects.get(pk=pk, owner=user)
+    except Conversation.DoesNotExist:
+        raise ChatRefusal("not_found", NOT_FOUND) from None
+
+
+async def aconversation_get(*, user: Any, pk: int) -> Conversation:
+    try:
+        return await Conversation.objects.aget(pk=pk, owner=user)
+    except Conversation.DoesNotExist:
+        raise ChatRefusal("not_found", NOT_FOUND) from None
+
+
+async def astreaming_replies(*, conversation: Conversation) -> list[Message]:
+    rows = conversation.messages.filter(status=Message.Status.STREAMING)
+    return [m async for m in rows]
+
+
+def message_history(*, reply: Message, conversation: Conversation) -> list[ChatMessage]:
+    """Return what is sent upstream: the system prompt, then the branch from the root to `reply`.
+
+    Only the branch the reply hangs on counts; siblings from regenerate and edit are left out.
+    """
+    rows = conversation.messages.filter(
+        role__in=[Message.Role.USER, Message.Role.ASSISTANT]
+    ).values_list("pk", "parent_id", "role", "content")
+    by_id = {pk: (parent, role, content) for pk, parent, role, content in rows}
+    path: list[ChatMessage] = []
+    node = reply.parent_id
+    while node is not None and node in by_id:
+        parent, role, content = by_id[node]
+        if content:  # a reply that failed before its first token has nothing to say
+            path.append({"role": role, "content": content})
+        node = parent
+    path.reverse()
+    if conversation.system_prompt:
+        path.insert(0, {"role": "system", "content": conversation.system_prompt})
+    return path
+
+
+amessage_history = sync_to_async(message_history)
+
+
+# --- the checks before any upstream call -------------------------------------------------------
+
+
+async def akey_for_generation(*, user: Any) -> ResolvedKey:
+    """Return the key that pays for a reply, or refuse: no usable key, or the budget is spent."""
+    from chatapp.accounts.keys import aresolve_api_key, no_key_reason
+    from chatapp.usage.budgets import abudget_check
+
+    key = await aresolve_api_key(user)
+    if key is None:
+        raise ChatRefusal("no_key", await sync_to_async(no_key_reason)(user))
+    refusal = await abudget_check(user=user, paid_by=key.paid_by)
+    if refusal is not None:
+        raise ChatRefusal("over_budget", refusal.message)
+    return key
+
+
+# --- writes ------------------------------------------------------------------------------------
+# These run as one transaction each (a sync function behind sync_to_async, because the async
+# ORM cannot hold a transaction open across awaits).
+
+
+def _duplicate(*, user: Any, client_id: uuid.UUID) -> Exchange | None:
+    first = (
+        Message.objects.filter(user=user, client_id=client_id)
+        .select_related("conversation")
+        .first()
+    )
+    if first is None:
+        return None
+    messages = [first]
+    if first.role == Message.Role.USER:
+        messages += list(first.children.filter(role=Message.Role.ASSISTANT))
+    return Exchange(conversation=first.conversation, messages=messages, duplicate=True)
+
+
+def _placeholder(
+    *, conversation: Conversation, parent: Message, model: str, paid_by: str, client_id: Any
+) -> Message:
+    if conversation.messages.filter(status=Message.Status.STREAMING).exists():
+        raise ChatRefusal("busy", BUSY)
+    return Message.objects.create(
+        conversation=conversation,
+        user_id=conversation.owner_id,
+        parent=parent,
+        client_id=client_id,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING,
+        model=model,
+        paid_by=paid_by,
+    )
+
+
+def _user_message(
+    *, conversation: Conversation, parent: Message | None, content: str, model: str, client_id: Any
+) -> Message:
+    return Message.objects.create(
+        conversation=conversation,
+        user_id=conversation.owner_id,
+        parent=parent,
+        client_id=client_id,
+        role=Message.Role.USER,
+        content=content,
+        model=model,
+    )
+
+
+def _touch(*, conversation: Conversation, user: Any, model: str) -> None:
+    """Move the conversation to the top of the list, and remember the model for next time."""
+    now = timezone.now()
+    Conversation.objects.filter(pk=conversation.pk).update(model=model, updated_at=now)
+    conversation.model, conversation.updated_at = model, now
+    if user.last_model != model:
+        get_user_model().objects.filter(pk=user.pk).update(last_model=model)
+        user.last_model = model
+
+
+def _default_parent(conversation: Conversation) -> Message | None:
+    return (
+        conversation.messages.filter(role__in=[Message.Role.USER, Message.Role.ASSISTANT])
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def _owned_message(*, conversation: Conversation, pk: int, roles: list[str]) -> Message:
+    try:
+        return conversation.messages.get(pk=pk, role__in=roles)
+    except Message.DoesNotExist:
+        raise ChatRefusal("not_found", NOT_FOUND) from None
+
+
+def _idempotent(fn: Any) -> Any:
+    """Run a write in one transaction; a lost race on client_id or on "busy" is answered cleanly."""
+
+    def wrapper(*, user: Any, client_id: uuid.UUID, **kwargs: Any) -> Exchange:
+        duplicate = _duplicate(user=user, client_id=client_id)
+        if duplicate is not None:
+            return duplicate
+        try:
+            with transaction.atomic():
+                result: Exchange = fn(user=user, client_id=client_id, **kwargs)
+                return result
+        except IntegrityError:
+            # Another process stored the same client_id, or started a reply, in the meantime.
+            duplicate = _duplicate(user=user, client_id=client_id)
+            if duplicate is not None:
+                return duplicate
+            raise ChatRefusal("busy", BUSY) from None
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@_idempotent
+def message_send(
+    *,
+    user: Any,
+    conversation_id: int | None,
+    client_id: uuid.UUID,
+    content: str,
+    model: str,
+    parent_id: int | None,
+    paid_by: str,
+) -> Exchange:
+    """Store a user message and the placeholder of its reply (a new conversation if no id)."""
+    created = conversation_id is None
+    if conversation_id is None:
+        conversation = Conversation.objects.create(owner=user, model=model)
+        parent = None
+    else:
+        conversation = conversation_get(user=user, pk=conversation_id)
+        if parent_id is None:
+            parent = _default_parent(conversation)
+        else:
+            parent = _owned_message(
+                conversation=conversation, pk=parent_id, roles=["user", "assistant"]
+            )
+    asked = _user_message(
+        conversation=conversation, parent=parent, content=content, model=model, client_id=client_id
+    )
+    reply = _placeholder(
+        conversation=conversation, parent=asked, model=model, paid_by=paid_by, client_id=None
+    )
+    _touch(conversation=conversation, user=user, model=model)
+    return Exchange(conversation, [asked, reply], reply, created_conversation=created)
+
+
+@_idempotent
+def message_regenerate(
+    *,
+    user: Any,
+    conversation_id: int,
+    message_id: int,
+    client_id: uuid.UUID,
+    model: str | None,
+    paid_by: str,
+) -> Exchange:
+    """Write a new reply to the same user message, as a sibling of `message_id`."""
+    conversation = conversation_get(user=user, pk=conversation_id)
+    target = _owned_message(conversation=conversation, pk=message_id, roles=["user", "assistant"])
+    asked = target if target.role == Message.Role.USER else target.parent
+    if asked is None:
+        raise ChatRefusal("not_found", NOT_FOUND)
+    model = model or target.model or conversation.model
+    reply = _placeholder(
+        conversation=conversation, parent=asked, model=model, paid_by=paid_by, client_id=client_id
+    )
+    _touch(conversation=conversation, user=user, model=model)
+    return Exchange(conversation, [reply], reply)
+
+
+@_idempotent
+def message_edit(
+    *,
+    user: Any,
+    conversation_id: int,
+    message_id: int,
+    client_id: uuid.UUID,
+    content: str,
+    model: str | None,
+    paid_by: str,
+) -> Exchange:
+    """Store an edited user message as a sibling of `message_id`, and the placeholder of a reply."""
+    conversation = conversation_get(user=user, pk=conversation_id)
+    target = _owned_message(conversation=conversation, pk=message_id, roles=["user"])
+    model = model or target.model or conversation.model
+    asked = _user_message(
+        conversation=conversation,
+        parent=target.parent,
+        content=content,
+        model=model,
+        client_id=client_id,
+    )
+    reply = _placeholder(
+        conversation=conversation, parent=asked, model=model, paid_by=paid_by, client_id=None
+    )
+    _touch(conversation=conversation, user=user, model=model)
+    return Exchange(conversation, [asked, reply], reply)
+
+
+amessage_send = sync_to_async(message_send)
+amessage_regenerate = sync_to_async(message_regenerate)
+amessage_edit = sync_to_async(message_edit)

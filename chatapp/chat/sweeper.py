@@ -1,0 +1,79 @@
+"""Mark replies whose worker died (server killed mid-stream) interrupted, never streaming forever.
+
+A live worker writes its reply at least every HEARTBEAT_SECONDS (generation.py), so a streaming
+row untouched for STALE_AFTER has no worker in any process. That rule is what makes the sweep
+safe to run from every server process at once, at start-up and then every SWEEP_EVERY seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
+from chatapp.chat.groups import conversation_group
+from chatapp.chat.models import Message
+from chatapp.chat.protocol import message_data
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(seconds=20)
+SWEEP_EVERY = 10.0
+INTERRUPTED_TEXT = (
+    "The server stopped while this reply was being written; the text saved so far is kept. "
+    "Press Regenerate to try again."
+)
+
+_task: asyncio.Task[None] | None = None
+
+
+async def asweep_interrupted(*, stale_after: timedelta = STALE_AFTER) -> list[int]:
+    """Mark stale streaming replies interrupted; return their ids."""
+    cutoff = timezone.now() - stale_after
+    stale = Message.objects.filter(status=Message.Status.STREAMING, updated_at__lt=cutoff)
+    swept = []
+    async for pk in stale.values_list("pk", flat=True):
+        # Re-check in the update itself: a worker may have written since the select.
+        changed = await stale.filter(pk=pk).aupdate(
+            status=Message.Status.INTERRUPTED,
+            error_code="interrupted",
+            error_text=INTERRUPTED_TEXT,
+            updated_at=timezone.now(),
+        )
+        if changed:
+            swept.append(pk)
+            await _announce(pk)
+    if swept:
+        log.warning("marked %d reply(ies) interrupted: %s", len(swept), swept)
+    return swept
+
+
+async def _announce(pk: int) -> None:
+    from chatapp.chat.generation import broadcast
+
+    reply = await Message.objects.aget(pk=pk)
+    frame = {"type": "done", "conversation": reply.conversation_id, "message": message_data(reply)}
+    try:
+        await broadcast(conversation_group(reply.conversation_id), frame)
+    except Exception:
+        log.exception("could not announce interrupted reply %s", pk)
+
+
+async def _sweep_forever() -> None:
+    while True:
+        try:
+            await asweep_interrupted()
+        except Exception:  # the database may be briefly away; try again next round
+            log.exception("sweep of interrupted replies failed")
+        await asyncio.sleep(SWEEP_EVERY)
+
+
+def sweeper_ensure_running() -> None:
+    """Start the periodic sweep in this process's event loop (first call sweeps at once)."""
+    global _task
+    loop = asyncio.get_running_loop()
+    if _task is not None and not _task.done() and _task.get_loop() is loop:
+        return
+    _task = loop.create_task(_sweep_forever())
