@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("chatapp.accounts.urls")),
     path("catalog/", include("chatapp.catalog.urls")),
+    path("", include("chatapp.usage.urls")),
     path("", include("chatapp.chat.urls")),
 ]

@@ -1,0 +1,130 @@
+"""Spend per day as a stacked bar chart, drawn on the server as SVG (no script, no CSP hole).
+
+This module only computes geometry; templates/usage/_chart.svg renders it, so every name in
+it (model ids are model-controlled text) goes through Django's escaping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from chatapp.usage.money import usd_text
+
+WIDTH, HEIGHT = 960, 280
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 30
+MAX_X_LABELS = 10
+
+
+@dataclass(frozen=True)
+class Segment:
+    y: float
+    height: float
+    css: str
+    title: str
+
+
+@dataclass
+class Bar:
+    x: float
+    width: float
+    segments: list[Segment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Tick:
+    pos: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Legend:
+    name: str
+    css: str
+    total: Decimal
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    plot_left: int
+    plot_right: int
+    plot_bottom: int
+    bars: list[Bar]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    legend: list[Legend]
+    empty: bool
+
+
+def _nice_ceiling(value: Decimal) -> Decimal:
+    """Return the smallest 1, 2, 2.5 or 5 × 10^k that is at least `value`."""
+    if value <= 0:
+        return Decimal(1)
+    exponent = value.adjusted()
+    for _ in range(2):
+        for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5)):
+            candidate = step.scaleb(exponent)
+            if candidate >= value:
+                return candidate
+        exponent += 1
+    return Decimal(10).scaleb(exponent)
+
+
+def _tick_label(value: Decimal, top: Decimal) -> str:
+    places = 0 if top >= 10 else 2 if top >= Decimal("0.1") else 4
+    return f"${value:,.{places}f}"
+
+
+def _css(index: int, name: str, other: str) -> str:
+    return "s-other" if name == other else f"s{index % 8}"
+
+
+def spend_chart(
+    *, days: list[date], names: list[str], per_day: dict[date, dict[str, Decimal]], other: str
+) -> Chart:
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    day_totals = [sum(per_day[d].values(), Decimal(0)) for d in days]
+    top = _nice_ceiling(max(day_totals, default=Decimal(0)))
+    scale = plot_h / float(top)
+    slot = plot_w / max(len(days), 1)
+    css = {name: _css(i, name, other) for i, name in enumerate(names)}
+    bars = []
+    for i, day in enumerate(days):
+        bar = Bar(x=LEFT + i * slot + slot * 0.14, width=max(slot * 0.72, 1.0))
+        base = float(TOP + plot_h)
+        for name in names:
+            value = per_day[day].get(name)
+            if not value:
+                continue
+            h = float(value) * scale
+            base -= h
+            title = f"{day.isoformat()} · {name} · ${usd_text(value)}"
+            bar.segments.append(Segment(y=base, height=h, css=css[name], title=title))
+        bars.append(bar)
+    y_ticks = [
+        Tick(pos=TOP + plot_h - plot_h * n / 4, label=_tick_label(top * n / 4, top))
+        for n in range(5)
+    ]
+    every = max(1, -(-len(days) // MAX_X_LABELS))
+    x_ticks = [
+        Tick(pos=LEFT + i * slot + slot / 2, label=f"{day:%b} {day.day}")
+        for i, day in enumerate(days)
+        if i % every == 0
+    ]
+    totals = {n: sum((per_day[d].get(n, Decimal(0)) for d in days), Decimal(0)) for n in names}
+    legend = [Legend(name=n, css=css[n], total=totals[n]) for n in names]
+    return Chart(
+        width=WIDTH,
+        height=HEIGHT,
+        plot_left=LEFT,
+        plot_right=WIDTH - RIGHT,
+        plot_bottom=TOP + plot_h,
+        bars=bars,
+        y_ticks=y_ticks,
+        x_ticks=x_ticks,
+        legend=legend,
+        empty=not any(day_totals),
+    )

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from chatapp.accounts.models import User
+from chatapp.chat.models import Message
+from chatapp.usage import exports
+from chatapp.usage.budgets import budget_status
+from chatapp.usage.chart import spend_chart
+from chatapp.usage.forms import CostFilterForm, default_filters
+from chatapp.usage.periods import local_today, next_month_start
+from chatapp.usage.selectors import (
+    OTHER,
+    Filters,
+    usage_by_model,
+    usage_by_user,
+    usage_cards,
+    usage_daily,
+    usage_model_names,
+    usage_month_by_model,
+    usage_top_conversations,
+    usage_user_replies,
+)
+
+View = Callable[..., HttpResponse]
+
+
+def staff_required(view: View) -> View:
+    """Anonymous people go to the log-in page; signed-in people who are not staff get 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_staff:
+            raise PermissionDenied("The cost dashboard is for staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _filters(request: HttpRequest) -> tuple[CostFilterForm, Filters]:
+    form = CostFilterForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        return form, form.filters()
+    return form, default_filters()
+
+
+def dashboard_data(filters: Filters, *, by: str) -> dict[str, Any]:
+    """Return every figure of the dashboard; the page and the CSV both render this."""
+    names, per_day = usage_daily(filters, by=by)
+    users, user_count = usage_by_user(filters)
+    return {
+        "filters": filters,
+        "by": by,
+        "cards": usage_cards(filters),
+        "series": names,
+        "per_day": per_day,
+        "chart": spend_chart(days=filters.days, names=names, per_day=per_day, other=OTHER),
+        "users": users,
+        "user_count": user_count,
+        "models": usage_by_model(filters),
+        "conversations": usage_top_conversations(filters),
+    }
+
+
+@require_GET
+@staff_required
+def costs(request: HttpRequest) -> HttpResponse:
+    form, filters = _filters(request)
+    data = dashboard_data(filters, by=form.chart_by if form.is_bound else "model")
+    data.update(
+        form=form,
+        query=_query(request, drop=("page",)),
+        query_without_by=_query(request, drop=("page", "by")),
+        range_query=urlencode(_range_params(filters)),
+        card_labels=list(exports.CARD_LABELS.items()),
+        time_zone=settings.TIME_ZONE,
+        model_names=usage_model_names(filters),
+        filtered_user=User.objects.filter(pk=filters.user_id).first() if filters.user_id else None,
+    )
+    return render(request, "usage/costs.html", data)
+
+
+@require_GET
+@staff_required
+def costs_csv(request: HttpRequest) -> HttpResponse:
+    table = request.GET.get("table", "users")
+    if table not in exports.TABLES:
+        raise Http404("No such table.")
+    form, filters = _filters(request)
+    data = dashboard_data(filters, by=form.chart_by if form.is_bound else "model")
+    name = f"costs-{table}-{filters.start}-{filters.end}.csv"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    _write_csv(response, exports.TABLES[table](data))
+    return response
+
+
+def _write_csv(response: HttpResponse, rows: Iterable[list[str]]) -> None:
+    writer = csv.writer(response)
+    for row in rows:
+        writer.writerow([exports.spreadsheet_safe(cell) for cell in row])
+
+
+@require_GET
+@staff_required
+def user_replies(request: HttpRequest, user_id: int) -> HttpResponse:
+    person = get_object_or_404(User, pk=user_id)
+    form, filters = _filters(request)
+    filters = Filters(start=filters.start, end=filters.end, user_id=person.pk, model=filters.model)
+    page = Paginator(usage_user_replies(filters, user_id=person.pk), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "usage/user_replies.html",
+        {
+            "person": person,
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "cards": usage_cards(filters),
+            "query": _query(request, drop=("page",)),
+            "time_zone": settings.TIME_ZONE,
+        },
+    )
+
+
+def _query(request: HttpRequest, *, drop: tuple[str, ...]) -> str:
+    params = request.GET.copy()
+    for name in drop:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+def _range_params(filters: Filters) -> dict[str, str]:
+    params = {"start": filters.start.isoformat(), "end": filters.end.isoformat()}
+    if filters.model:
+        params["model"] = filters.model
+    return params
+
+
+@require_GET
+@login_required
+def my_usage(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    total, models = usage_month_by_model(user_id=user.pk)
+    budgets = [
+        status
+        for paid_by in (Message.PaidBy.OPERATOR, Message.PaidBy.USER)
+        if (status := budget_status(user=user, paid_by=paid_by)) is not None
+    ]
+    return render(
+        request,
+        "usage/my_usage.html",
+        {
+            "total": total,
+            "models": models,
+            "budgets": budgets,
+            "month_start": local_today().replace(day=1),
+            "resets_on": next_month_start(local_today()),
+        },
+    )
