@@ -10,6 +10,11 @@ import pytest
 from django.conf import settings
 
 from chatapp.accounts.models import User
+from tests.fakes import (  # noqa: F401 - fixtures: the stand-in OpenRouter
+    fake_openrouter,
+    fake_openrouter_process,
+    fake_openrouter_server,
+)
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 

@@ -1,0 +1,100 @@
+"""The plain (non-streaming) OpenRouter calls: generation stats, key info, PKCE, models."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from chatapp.openrouter import http
+from chatapp.openrouter.errors import ConnectionFailed, error_for_status
+from chatapp.openrouter.events import Generation, KeyInfo
+
+
+async def _arequest(
+    method: str, path: str, *, api_key: str | None = None, **kwargs: Any
+) -> httpx.Response:
+    try:
+        return await http.client().request(
+            method, f"{http.base_url()}{path}", headers=http.headers(api_key), **kwargs
+        )
+    except httpx.HTTPError as exc:
+        raise ConnectionFailed(type(exc).__name__) from exc
+
+
+def _data(response: httpx.Response) -> Any:
+    body = http.json_body(response)
+    if response.status_code != 200 or not isinstance(body, dict):
+        raise error_for_status(
+            response.status_code, body, retry_after=http.retry_after_seconds(response)
+        )
+    return body.get("data", body)
+
+
+async def aget_generation(*, api_key: str, generation_id: str) -> Generation | None:
+    """Return what a generation cost, or None while OpenRouter does not have it yet (404)."""
+    response = await _arequest("GET", "/generation", api_key=api_key, params={"id": generation_id})
+    if response.status_code == 404:
+        return None
+    data = _data(response)
+    return Generation(
+        id=str(data.get("id") or generation_id),
+        total_cost=_money(data.get("total_cost")),
+        prompt_tokens=_int(data.get("tokens_prompt")),
+        completion_tokens=_int(data.get("tokens_completion")),
+        reasoning_tokens=_int(data.get("native_tokens_reasoning")),
+        cached_tokens=_int(data.get("native_tokens_cached")),
+        provider=str(data.get("provider_name") or ""),
+        model=str(data.get("model") or ""),
+        finish_reason=str(data.get("finish_reason") or ""),
+    )
+
+
+async def aget_key(*, api_key: str) -> KeyInfo:
+    """Return the key's label, limit and spend; raises InvalidKey when OpenRouter refuses it."""
+    data = _data(await _arequest("GET", "/key", api_key=api_key))
+    return KeyInfo(
+        label=str(data.get("label") or ""),
+        limit=_money(data.get("limit")),
+        usage=_money(data.get("usage")) or Decimal(0),
+        limit_remaining=_money(data.get("limit_remaining")),
+        is_free_tier=bool(data.get("is_free_tier")),
+    )
+
+
+async def aexchange_code(*, code: str, code_verifier: str) -> str:
+    """Exchange a PKCE code (S256) for the user's API key."""
+    response = await _arequest(
+        "POST",
+        "/auth/keys",
+        json={"code": code, "code_verifier": code_verifier, "code_challenge_method": "S256"},
+    )
+    body = http.json_body(response)
+    if response.status_code != 200 or not isinstance(body, dict) or not body.get("key"):
+        raise error_for_status(response.status_code, body)
+    return str(body["key"])
+
+
+async def alist_models() -> list[dict[str, Any]]:
+    """Return the catalogue as OpenRouter sends it (`GET /models` "data"); numbers as Decimal."""
+    data = _data(await _arequest("GET", "/models"))
+    return [model for model in data if isinstance(model, dict)] if isinstance(data, list) else []
+
+
+def _money(value: Any) -> Decimal | None:
+    """Dollars as an exact Decimal; None when missing, unparseable or negative (unknown)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        found = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return found if found.is_finite() and found >= 0 else None
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,740 @@
+"""The stand-in OpenRouter: a small asyncio HTTP/1.1 server speaking OpenRouter's wire format.
+
+Plain asyncio rather than an ASGI app so it sees exactly what a real server sees: when the
+peer closes the socket (that is how a client cancels a stream), it notices at once and logs it.
+Behaviour is chosen by markers in the last user message; see docs/fake-openrouter.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import re
+import secrets
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from chatapp.openrouter.fake.catalogue import build_catalogue, catalogue_by_id
+
+API = "/api/v1"
+CONTROL = "/__fake__"
+MARKER = re.compile(r"\[\[([a-z-]+)(?::([^\]]*))?\]\]")
+_PROSE = (
+    "the stand-in model streams this reply one token at a time so that you can watch "
+    "chatapp render text while it arrives and measure what each part costs nothing here is "
+    "real but every byte follows the format that OpenRouter documents for streaming"
+)
+_WORDS = _PROSE.split(" ")
+_ERROR_TEXT = {
+    400: "Invalid request (the stand-in was asked to fail with 400)",
+    401: "No auth credentials found",
+    402: "Insufficient credits. Add more using https://openrouter.ai/credits",
+    403: "Your input was flagged by moderation: violence",
+    408: "Request timed out",
+    429: "Rate limit exceeded: too many requests",
+    502: "Provider returned error",
+    503: "No available model provider that meets your routing requirements",
+}
+
+
+@dataclass
+class Config:
+    """Defaults for replies that carry no marker."""
+
+    ttft_ms: int = 400
+    rate: float = 40.0  # tokens per second; 0 = as fast as possible
+    tokens: int = 120
+    keepalive_s: float = 1.0
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+
+@dataclass
+class Connection:
+    """One client socket; `closed` is set the moment the peer goes away."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    buffer: bytearray = field(default_factory=bytearray)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    closed_at: float | None = None
+    path: str = ""
+    generation_id: str = ""
+    streaming: bool = False
+
+    async def read_more(self) -> bool:
+        data = await self.reader.read(65536)
+        if not data:
+            self.mark_closed()
+            return False
+        self.buffer += data
+        return True
+
+    def mark_closed(self) -> None:
+        if self.closed_at is None:
+            self.closed_at = time.time()
+            self.closed.set()
+
+    async def read_request(self) -> Request | None:
+        while b"\r\n\r\n" not in self.buffer:
+            if not await self.read_more():
+                return None
+        head, _, _ = bytes(self.buffer).partition(b"\r\n\r\n")
+        del self.buffer[: len(head) + 4]
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length") or 0)
+        while len(self.buffer) < length:
+            if not await self.read_more():
+                return None
+        body = bytes(self.buffer[:length])
+        del self.buffer[:length]
+        url = urlsplit(target)
+        return Request(method, url.path, dict(parse_qsl(url.query)), headers, body)
+
+    async def write(self, data: bytes) -> bool:
+        """Write and flush; False once the peer has gone."""
+        if self.closed.is_set():
+            return False
+        try:
+            self.writer.write(data)
+            await self.writer.drain()
+        except (ConnectionError, RuntimeError):
+            self.mark_closed()
+            return False
+        return True
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep, waking early if the peer closes; False when it did."""
+        if seconds <= 0:
+            return not self.closed.is_set()
+        try:
+            await asyncio.wait_for(self.closed.wait(), seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    async def respond(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> bool:
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        head = (
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+        )
+        return await self.write(head.encode() + body)
+
+    async def respond_json(self, status: int, payload: Any, **headers: str) -> bool:
+        body = json.dumps(payload).encode()
+        return await self.respond(status, body, "application/json", headers)
+
+    async def start_stream(self) -> bool:
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        return await self.write(head.encode())
+
+    async def chunk(self, data: bytes) -> bool:
+        return await self.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    async def watch_for_close(self) -> None:
+        """While streaming, notice a closed socket at once (nothing else reads it then)."""
+        while not self.closed.is_set() and await self.read_more():
+            pass
+
+
+@dataclass
+class Plan:
+    """What one chat request asked for, after reading its markers."""
+
+    model: dict[str, Any]
+    reply: list[str]
+    reasoning: list[str]
+    ttft: float
+    rate: float
+    error: int | None = None
+    error_times: int | None = None
+    retry_after: str | None = None
+    midstream_error: bool = False
+    drop: bool = False
+    stall: bool = False
+    newline: bytes = b"\n"
+    split: int = 0
+    keepalive: float = 1.0
+    finish_reason: str = "stop"
+
+
+class FakeOpenRouter:
+    """State and routes of the stand-in. Start with `await start()`; read `.port`."""
+
+    def __init__(self, config: Config | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.config = config or Config()
+        self.host = host
+        self.port = port
+        self.models = catalogue_by_id()
+        self.log: list[dict[str, Any]] = []
+        self.closes: list[dict[str, Any]] = []
+        self.generations: dict[str, dict[str, Any]] = {}
+        self.codes: dict[str, tuple[str, str]] = {}
+        self.attempts: Counter[str] = Counter()
+        self.spent: Counter[str] = Counter()
+        self.removed_models: set[str] = set()
+        self._server: asyncio.Server | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    async def stop(self) -> None:
+        """Stop listening and end every open connection."""
+        if self._server is not None:
+            self._server.close()
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+    def clear(self) -> None:
+        self.log.clear()
+        self.closes.clear()
+        self.attempts.clear()
+        self.removed_models.clear()
+
+    # --- connection loop -------------------------------------------------------------------
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = Connection(reader, writer)
+        closed_by = "client"
+        try:
+            while (request := await conn.read_request()) is not None:
+                conn.path = request.path
+                if not await self._dispatch(conn, request):
+                    closed_by = "server"
+                    break
+        except (ConnectionError, ValueError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            conn.mark_closed()
+            self.closes.append(
+                {
+                    "type": "close",
+                    "by": closed_by,
+                    "time": conn.closed_at,
+                    "path": conn.path,
+                    "generation_id": conn.generation_id,
+                    "during_stream": conn.streaming,
+                }
+            )
+            writer.close()
+
+    async def _dispatch(self, conn: Connection, request: Request) -> bool:
+        """Answer one request; False means the connection must not be reused."""
+        if request.path.startswith(CONTROL):
+            return await self._control(conn, request)
+        self.log.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": request.query,
+                "headers": request.headers,
+                "json": request.json(),
+                "time": time.time(),
+            }
+        )
+        route = (request.method, request.path.removeprefix(API) or "/")
+        handler = {
+            ("GET", "/models"): self._models,
+            ("POST", "/chat/completions"): self._chat,
+            ("GET", "/generation"): self._generation,
+            ("GET", "/key"): self._key,
+            ("POST", "/auth/keys"): self._auth_keys,
+        }.get(route)
+        if request.path == "/auth" and request.method == "GET":
+            return await self._auth(conn, request)
+        if handler is None or not request.path.startswith(API):
+            return await _error(conn, 404, f"No route for {request.method} {request.path}")
+        return await handler(conn, request)
+
+    async def _control(self, conn: Connection, request: Request) -> bool:
+        name = request.path.removeprefix(CONTROL + "/")
+        if name == "clear":
+            self.clear()
+            return await conn.respond_json(200, {"ok": True})
+        if name == "remove-model":
+            self.removed_models.add(request.query.get("id", ""))
+            return await conn.respond_json(200, {"ok": True})
+        payloads = {"requests": self.log, "events": self.closes}
+        if name in payloads:
+            return await conn.respond_json(200, payloads[name])
+        return await _error(conn, 404, "Unknown control endpoint")
+
+    # --- plain endpoints -------------------------------------------------------------------
+
+    async def _models(self, conn: Connection, request: Request) -> bool:
+        data = [m for m in build_catalogue() if m["id"] not in self.removed_models]
+        return await conn.respond_json(200, {"data": data})
+
+    def _key_error(self, request: Request) -> tuple[int, str] | None:
+        auth = request.headers.get("authorization", "")
+        key = auth.removeprefix("Bearer ").strip()
+        if not key.startswith("sk-or-v1-") or "invalid" in key:
+            return 401, "No auth credentials found" if not key else "User not found."
+        if "broke" in key:
+            return 402, _ERROR_TEXT[402]
+        return None
+
+    async def _key(self, conn: Connection, request: Request) -> bool:
+        if failure := self._key_error(request):
+            return await _error(conn, *failure)
+        key = _key_of(request)
+        limit = Decimal(10) if "limited" in key else None
+        usage = Decimal(self.spent[key]) / 10**12
+        remaining = max(Decimal(0), limit - usage) if limit is not None else None
+        data = {
+            "label": f"sk-or-v1-...{key[-3:]}",
+            "limit": _raw(limit),
+            "limit_remaining": _raw(remaining),
+            "usage": _raw(usage),
+            "is_free_tier": "free" in key,
+        }
+        return await _respond_raw(conn, {"data": data})
+
+    async def _generation(self, conn: Connection, request: Request) -> bool:
+        if failure := self._key_error(request):
+            return await _error(conn, *failure)
+        found = self.generations.get(request.query.get("id", ""))
+        if found is None or not found["ready"] or found["key"] != _key_of(request):
+            return await _error(conn, 404, "Generation not found")
+        data = {k: v for k, v in found.items() if k not in ("ready", "key")}
+        data["total_cost"] = data["usage"] = _raw(found["total_cost"])
+        return await _respond_raw(conn, {"data": data})
+
+    async def _auth(self, conn: Connection, request: Request) -> bool:
+        """The browser step of PKCE: approve at once and send the browser back with a code."""
+        callback = request.query.get("callback_url", "")
+        if not callback.startswith(("http://", "https://")):
+            return await conn.respond(
+                400, b"callback_url is missing or not an http(s) URL", "text/plain"
+            )
+        code = secrets.token_urlsafe(24)
+        method = request.query.get(
+            "code_challenge_method", "plain" if "code_challenge" in request.query else ""
+        )
+        self.codes[code] = (request.query.get("code_challenge", ""), method)
+        joiner = "&" if "?" in callback else "?"
+        location = f"{callback}{joiner}{urlencode({'code': code})}"
+        return await conn.respond(302, b"", "text/plain", {"Location": location})
+
+    async def _auth_keys(self, conn: Connection, request: Request) -> bool:
+        body = request.json() or {}
+        code = str(body.get("code") or "")
+        stored = self.codes.pop(code, None)  # one-time, even when the verifier is wrong
+        if stored is None:
+            return await _error(conn, 403, "Invalid or already used code")
+        challenge, method = stored
+        verifier = str(body.get("code_verifier") or "")
+        if challenge and not _verifier_matches(verifier, challenge, method):
+            return await _error(conn, 403, "Invalid code_verifier")
+        key = "sk-or-v1-" + secrets.token_hex(32)
+        return await conn.respond_json(200, {"key": key, "user_id": "user_fake"})
+
+    # --- chat --------------------------------------------------------------------------------
+
+    async def _chat(self, conn: Connection, request: Request) -> bool:
+        if failure := self._key_error(request):
+            return await _error(conn, *failure)
+        body = request.json()
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return await _error(conn, 400, "messages is required and must be an array")
+        model = self.models.get(str(body.get("model")))
+        if model is None or model["id"] in self.removed_models:
+            return await _error(conn, 400, f"{body.get('model')} is not a valid model ID")
+        plan = self._plan(model, body)
+        if plan.error and self._should_fail(plan, request):
+            headers = {"Retry-After": plan.retry_after} if plan.retry_after else {}
+            return await _error(conn, plan.error, _ERROR_TEXT.get(plan.error, "Error"), **headers)
+        if not body.get("stream"):
+            return await self._complete(conn, request, body, plan)
+        return await self._stream(conn, request, body, plan)
+
+    def _plan(self, model: dict[str, Any], body: dict[str, Any]) -> Plan:
+        text = _last_user_text(body["messages"])
+        markers = dict(MARKER.findall(text))
+        count = _int(markers.get("tokens"), self.config.tokens)
+        max_tokens = body.get("max_tokens")
+        if "echo" in markers:
+            reply = re.findall(r"\S+\s*|\s+", MARKER.sub("", text).strip()) or [""]
+        else:
+            reply = _reply_tokens(text, count)
+        plan = Plan(
+            model=model,
+            reply=reply,
+            reasoning=_reply_tokens("reasoning " + text, max(4, count // 2))
+            if "reasoning" in markers
+            else [],
+            ttft=_int(markers.get("ttft"), self.config.ttft_ms) / 1000,
+            rate=float(markers.get("rate") or self.config.rate),
+            midstream_error="midstream-error" in markers,
+            drop="drop" in markers,
+            stall="stall" in markers,
+            newline=b"\r\n" if "crlf" in markers else b"\n",
+            split=_int(markers.get("split"), 0),
+            retry_after=markers.get("retry-after"),
+            keepalive=max(0.05, self.config.keepalive_s),
+        )
+        if isinstance(max_tokens, int) and 0 < max_tokens < len(plan.reply):
+            plan.reply, plan.finish_reason = plan.reply[:max_tokens], "length"
+        if "error" in markers:
+            status, _, times = markers["error"].partition(":")
+            plan.error = _int(status, 500)
+            plan.error_times = _int(times, 0) or None
+        return plan
+
+    def _should_fail(self, plan: Plan, request: Request) -> bool:
+        """`[[error:503:2]]` fails the first two identical requests, then succeeds."""
+        if plan.error_times is None:
+            return True
+        fingerprint = hashlib.sha256(request.body).hexdigest()
+        self.attempts[fingerprint] += 1
+        return self.attempts[fingerprint] <= plan.error_times
+
+    def _new_generation(self, request: Request, body: dict[str, Any], plan: Plan) -> dict[str, Any]:
+        used = "openai/gpt-4o-mini" if plan.model["id"] == "openrouter/auto" else plan.model["id"]
+        generation: dict[str, Any] = {
+            "id": "gen-" + secrets.token_hex(12),
+            "model": used,
+            "provider_name": _provider(used),
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "streamed": bool(body.get("stream")),
+            "cancelled": False,
+            "finish_reason": None,
+            "tokens_prompt": _prompt_tokens(body["messages"]),
+            "tokens_completion": 0,
+            "native_tokens_reasoning": 0,
+            "native_tokens_cached": 0,
+            "total_cost": Decimal(0),
+            "ready": False,
+            "key": _key_of(request),
+        }
+        self.generations[generation["id"]] = generation
+        return generation
+
+    def _settle(self, generation: dict[str, Any], *, reason: str | None, cancelled: bool) -> None:
+        cost = _cost(generation)
+        generation.update(total_cost=cost, finish_reason=reason, cancelled=cancelled, ready=True)
+        self.spent[generation["key"]] += int(cost * 10**12)
+
+    async def _complete(
+        self, conn: Connection, request: Request, body: dict[str, Any], plan: Plan
+    ) -> bool:
+        generation = self._new_generation(request, body, plan)
+        generation["tokens_completion"] = len(plan.reply) + len(plan.reasoning)
+        self._settle(generation, reason=plan.finish_reason, cancelled=False)
+        payload = {
+            "id": generation["id"],
+            "provider": generation["provider_name"],
+            "model": generation["model"],
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": plan.finish_reason,
+                    "message": {"role": "assistant", "content": "".join(plan.reply)},
+                }
+            ],
+            "usage": _usage(generation),
+        }
+        return await _respond_raw(conn, payload)
+
+    async def _stream(
+        self, conn: Connection, request: Request, body: dict[str, Any], plan: Plan
+    ) -> bool:
+        generation = self._new_generation(request, body, plan)
+        conn.generation_id, conn.streaming = generation["id"], True
+        watcher = asyncio.create_task(conn.watch_for_close())
+        try:
+            outcome = await _StreamWriter(conn, plan, generation).run()
+        finally:
+            watcher.cancel()
+            # Wait until it really stopped reading, before the next request is read.
+            await asyncio.gather(watcher, return_exceptions=True)
+        conn.streaming = outcome not in ("complete", "error")  # a cut stream stays marked
+        cancelled = outcome == "closed"
+        reason = {"complete": plan.finish_reason, "error": "error"}.get(outcome)
+        self._settle(generation, reason=reason, cancelled=cancelled)
+        if outcome == "drop":
+            conn.writer.transport.abort()  # no final chunk: the body is cut off
+            return False
+        return outcome in ("complete", "error")
+
+
+class _StreamWriter:
+    """Writes one SSE reply: keep-alives, reasoning, content, finish, usage, [DONE]."""
+
+    def __init__(self, conn: Connection, plan: Plan, generation: dict[str, Any]) -> None:
+        self.conn, self.plan, self.generation = conn, plan, generation
+        self.nl = plan.newline
+
+    async def run(self) -> str:
+        """Return how it ended: complete, error (mid-stream), drop, stall or closed."""
+        conn, plan = self.conn, self.plan
+        if not await conn.start_stream() or not await self._comment():
+            return "closed"
+        if not await self._wait_first_token():
+            return "closed"
+        for piece in plan.reasoning:
+            if not await self._token({"reasoning": piece}):
+                return "closed"
+        half = len(plan.reply) // 2
+        for index, piece in enumerate(plan.reply):
+            if index == half and (cut := await self._cut()):
+                return cut
+            if not await self._token({"content": piece}):
+                return "closed"
+        return await self._finish()
+
+    async def _cut(self) -> str | None:
+        if self.plan.midstream_error:
+            error = {"code": 502, "message": "Provider disconnected unexpectedly"}
+            await self._event(self._chunk({"content": ""}, finish="error", error=error))
+            await self.conn.chunk(b"")
+            return "error"
+        if self.plan.drop:
+            return "drop"
+        if self.plan.stall:
+            await self.conn.closed.wait()  # say nothing more, keep the socket open
+            return "closed"
+        return None
+
+    async def _wait_first_token(self) -> bool:
+        remaining = self.plan.ttft
+        while remaining > 0:
+            step = min(remaining, self.plan.keepalive)
+            if not await self.conn.sleep(step):
+                return False
+            remaining -= step
+            if remaining > 0 and not await self._comment():
+                return False
+        return True
+
+    async def _comment(self) -> bool:
+        return await self._send(b": OPENROUTER PROCESSING" + self.nl + self.nl)
+
+    async def _token(self, delta: dict[str, str]) -> bool:
+        if "reasoning" in delta:
+            self.generation["native_tokens_reasoning"] += 1
+        self.generation["tokens_completion"] += 1
+        if not await self._event(self._chunk({"role": "assistant", **delta})):
+            return False
+        return await self.conn.sleep(1 / self.plan.rate) if self.plan.rate > 0 else True
+
+    async def _finish(self) -> str:
+        self.generation["finish_reason"] = self.plan.finish_reason
+        finish = self._chunk({"role": "assistant", "content": ""}, finish=self.plan.finish_reason)
+        # The usage event carries the same cost that /generation will report.
+        self.generation["total_cost"] = _cost(self.generation)
+        usage = {**self._chunk(None), "choices": [], "usage": _usage(self.generation)}
+        for payload in (finish, usage):
+            if not await self._event(payload):
+                return "closed"
+        if not await self._send(b"data: [DONE]" + self.nl + self.nl):
+            return "closed"
+        return "complete" if await self.conn.chunk(b"") else "closed"
+
+    def _chunk(
+        self, delta: dict[str, str] | None, *, finish: str | None = None, error: Any = None
+    ) -> dict[str, Any]:
+        chunk: dict[str, Any] = {
+            "id": self.generation["id"],
+            "provider": self.generation["provider_name"],
+            "model": self.generation["model"],
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+        }
+        if error is not None:
+            chunk["error"] = error
+        if delta is not None:
+            chunk["choices"] = [
+                {
+                    "index": 0,
+                    "delta": delta,
+                    "finish_reason": finish,
+                    "native_finish_reason": finish,
+                    "logprobs": None,
+                }
+            ]
+        return chunk
+
+    async def _event(self, payload: dict[str, Any]) -> bool:
+        return await self._send(b"data: " + _dumps_raw(payload) + self.nl + self.nl)
+
+    async def _send(self, data: bytes) -> bool:
+        if not self.plan.split:
+            return await self.conn.chunk(data)
+        # Cut the bytes into tiny writes so the client sees them in separate reads.
+        for start in range(0, len(data), self.plan.split):
+            if not await self.conn.chunk(data[start : start + self.plan.split]):
+                return False
+            await asyncio.sleep(0.001)
+        return True
+
+
+def _cost(generation: dict[str, Any]) -> Decimal:
+    """Dollars for the tokens so far, at the catalogue price of the model actually used."""
+    prices = catalogue_by_id().get(generation["model"], {}).get("pricing", {})
+    cost = _price(prices.get("prompt")) * generation["tokens_prompt"]
+    cost += _price(prices.get("completion")) * generation["tokens_completion"]
+    return cost + _price(prices.get("request"))
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+class _RawNumber(str):
+    """A Decimal rendered as a bare JSON number (json cannot write Decimals itself)."""
+
+
+def _raw(value: Decimal | None) -> Any:
+    return None if value is None else _RawNumber(format(value.normalize(), "f"))
+
+
+def _dumps_raw(payload: Any) -> bytes:
+    numbers: list[str] = []
+
+    def default(value: Any) -> Any:
+        raise TypeError(type(value).__name__)
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, _RawNumber):
+            numbers.append(str(value))
+            return f"\x00{len(numbers) - 1}\x00"
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        return value
+
+    text = json.dumps(swap(payload), default=default, ensure_ascii=False)
+    for index, number in enumerate(numbers):
+        text = text.replace(f'"\\u0000{index}\\u0000"', number)
+    return text.encode()
+
+
+async def _respond_raw(conn: Connection, payload: Any) -> bool:
+    return await conn.respond(200, _dumps_raw(payload), "application/json")
+
+
+async def _error(conn: Connection, status: int, message: str, **headers: str) -> bool:
+    return await conn.respond_json(
+        status, {"error": {"code": status, "message": message}}, **headers
+    )
+
+
+def _usage(generation: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "prompt_tokens": generation["tokens_prompt"],
+        "completion_tokens": generation["tokens_completion"],
+        "total_tokens": generation["tokens_prompt"] + generation["tokens_completion"],
+        "cost": _raw(generation["total_cost"]),
+        "prompt_tokens_details": {"cached_tokens": generation["native_tokens_cached"]},
+        "completion_tokens_details": {"reasoning_tokens": generation["native_tokens_reasoning"]},
+    }
+
+
+def _price(value: Any) -> Decimal:
+    try:
+        found = Decimal(str(value)) if value is not None else Decimal(0)
+    except ArithmeticError:
+        return Decimal(0)
+    return found if found > 0 else Decimal(0)
+
+
+def _key_of(request: Request) -> str:
+    return request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+
+
+def _verifier_matches(verifier: str, challenge: str, method: str) -> bool:
+    if method == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        return secrets.compare_digest(
+            base64.urlsafe_b64encode(digest).rstrip(b"=").decode(), challenge
+        )
+    return secrets.compare_digest(verifier, challenge)
+
+
+def _last_user_text(messages: list[Any]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return _text_of(message.get("content"))
+    return ""
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, list):  # multi-part content: keep the text parts
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content or "")
+
+
+def _prompt_tokens(messages: list[Any]) -> int:
+    """About four characters per token, plus a little per message, as tokenizers roughly do."""
+    chars = sum(len(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
+    return max(1, chars // 4) + 3 * len(messages)
+
+
+def _reply_tokens(prompt: str, count: int) -> list[str]:
+    seed = zlib.crc32(prompt.encode())
+    words = [_WORDS[(seed + i * 7) % len(_WORDS)] for i in range(count)]
+    tokens = [("" if i == 0 else " ") + word for i, word in enumerate(words)]
+    if tokens:
+        tokens[0] = tokens[0].capitalize()
+        tokens[-1] += "."
+    return tokens
+
+
+def _provider(model_id: str) -> str:
+    vendor = model_id.split("/", 1)[0]
+    return {"meta-llama": "DeepInfra", "mistralai": "Mistral", "openai": "OpenAI"}.get(
+        vendor, vendor.replace("-", " ").title().replace(" ", "")
+    )
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value or default)
+    except ValueError:
+        return default
