@@ -247,6 +247,39 @@ def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield f"sqlite:///{tmp_path_factory.mktemp('live_db') / 'live.sqlite3'}"
 
 
+# The catalogue from the stand-in, so the picker has its few hundred models from the first page.
+LOAD_CATALOGUE = """
+import importlib
+services = None
+try:
+    services = importlib.import_module("chatapp.catalog.services")
+except ImportError:
+    pass
+sync = getattr(services, "catalog_sync", None)
+if sync is not None:
+    sync()
+else:  # until the catalogue sync exists: the same rows, straight from GET /models
+    import json, urllib.request
+    from datetime import UTC, datetime
+    from decimal import Decimal
+    from django.conf import settings
+    from chatapp.catalog.models import CatalogModel
+    url = settings.OPENROUTER_BASE_URL + "/models"
+    for m in json.load(urllib.request.urlopen(url))["data"]:
+        price = lambda k, p=m.get("pricing") or {}: Decimal(p.get(k) or "0")
+        arch = m.get("architecture") or {}
+        CatalogModel.objects.update_or_create(model_id=m["id"], defaults=dict(
+            name=m["name"], context_length=m.get("context_length"),
+            prompt_price=price("prompt"), completion_price=price("completion"),
+            input_modalities=arch.get("input_modalities", []),
+            output_modalities=arch.get("output_modalities", []),
+            supported_parameters=m.get("supported_parameters", []),
+            is_free=m["id"].endswith(":free") or price("prompt") + price("completion") == 0,
+            upstream_created=datetime.fromtimestamp(m.get("created") or 0, UTC),
+        ))
+"""
+
+
 def _ensure_static(env: dict[str, str]) -> None:
     if not (ROOT / ".staticfiles" / "staticfiles.json").exists():
         manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
@@ -270,6 +303,7 @@ def live_app(
         CHATAPP_OPERATOR_KEY_POLICY="all",
     )
     manage("migrate", "--noinput", env=env)
+    manage("shell", "--no-imports", "-c", LOAD_CATALOGUE, env=env)
     _ensure_static(env)
     log = tmp_path_factory.mktemp("live_app") / "daphne.log"
     with log.open("wb") as out:

@@ -1,0 +1,735 @@
+/* The chat page: transcript with branches, streaming render, composer, sidebar, settings.
+ * Talks to the server over the websocket (socket.js) and a few JSON endpoints (chat/views.py). */
+(function () {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+  const C = window.Chatapp;
+  const esc = C.markdown.escapeHtml;
+  const data = JSON.parse($("chat-data").textContent);
+
+  const state = {
+    conv: data.conversation, // {id, title, model, cost, system_prompt, parameters} or null
+    model: (data.conversation && data.conversation.model) || data.default_model,
+    messages: new Map(), // id → message (every branch)
+    children: new Map(), // parent id (or "root") → [message ids], oldest first
+    choice: new Map(), // parent key → chosen child id
+    views: new Map(), // id → view
+    streaming: null, // id of the reply that is streaming
+    pending: new Map(), // client_id → {content, view}
+    stick: true,
+  };
+
+  const transcript = $("transcript");
+  const list = $("messages");
+  const input = $("message");
+
+  // --- small helpers ---------------------------------------------------------------------------
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function csrf() {
+    const field = document.querySelector("[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  /** "$0.0012": the stored decimal string exactly, trailing zeros dropped. Never via floats. */
+  function money(value) {
+    if (value === null || value === undefined || value === "") return "";
+    let s = String(value);
+    if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
+    if (s.includes(".") && s.split(".")[1].length === 1) s += "0";
+    return "$" + s;
+  }
+
+  async function postJson(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      body: JSON.stringify(body || {}),
+    });
+    let payload = {};
+    try { payload = await response.json(); } catch (e) { /* not JSON */ }
+    if (!response.ok) throw new Error(payload.error || "The server said no (" + response.status + "). Reload the page and try again.");
+    return payload;
+  }
+
+  function modelName(id) {
+    const m = picker.get(id);
+    return m ? m.name : id;
+  }
+
+  // --- the message tree ------------------------------------------------------------------------
+
+  function key(parent) {
+    return parent === null || parent === undefined ? "root" : String(parent);
+  }
+
+  function addMessage(m) {
+    const known = state.messages.get(m.id);
+    if (known && m.status === "streaming") {
+      // A snapshot can trail what the deltas already brought: keep the longer text.
+      if (known.content.length > m.content.length) m.content = known.content;
+      if ((known.reasoning || "").length > (m.reasoning || "").length) m.reasoning = known.reasoning;
+    }
+    state.messages.set(m.id, Object.assign(known || {}, m));
+    if (!known) {
+      const k = key(m.parent);
+      const kids = state.children.get(k) || [];
+      kids.push(m.id);
+      state.children.set(k, kids);
+    }
+    return state.messages.get(m.id);
+  }
+
+  function path() {
+    const out = [];
+    let parent = "root";
+    for (;;) {
+      const kids = state.children.get(parent);
+      if (!kids || !kids.length) return out;
+      const chosen = state.choice.get(parent);
+      const id = kids.includes(chosen) ? chosen : kids[kids.length - 1];
+      out.push(state.messages.get(id));
+      parent = String(id);
+    }
+  }
+
+  // --- rendering -------------------------------------------------------------------------------
+
+  function viewFor(m) {
+    let view = state.views.get(m.id);
+    if (view) return view;
+    const el = document.createElement("article");
+    el.className = "msg " + m.role;
+    el.dataset.id = m.id;
+    if (m.role === "user") {
+      el.innerHTML = '<div class="bubble"></div><div class="msg-actions"></div>';
+      view = { el: el, bubble: el.querySelector(".bubble"), actions: el.querySelector(".msg-actions") };
+    } else {
+      el.innerHTML =
+        '<div class="avatar-ai" aria-hidden="true"></div><div class="msg-col">' +
+        '<details class="reasoning" hidden><summary>Reasoning</summary><div class="reasoning-text"></div></details>' +
+        '<div class="md" aria-live="off"></div><div class="typing" hidden><span></span><span></span><span></span></div>' +
+        '<div class="msg-error" role="alert" hidden><p class="msg-error-text"></p><button type="button" class="small retry">Retry</button></div>' +
+        '<div class="msg-foot"><div class="msg-meta num"></div><div class="msg-actions"></div></div></div>';
+      view = {
+        el: el,
+        md: el.querySelector(".md"),
+        reasoning: el.querySelector(".reasoning"),
+        reasoningText: el.querySelector(".reasoning-text"),
+        typing: el.querySelector(".typing"),
+        error: el.querySelector(".msg-error"),
+        meta: el.querySelector(".msg-meta"),
+        actions: el.querySelector(".msg-actions"),
+      };
+      view.renderer = new C.markdown.StreamRenderer(view.md);
+    }
+    state.views.set(m.id, view);
+    return view;
+  }
+
+  function renderPath() {
+    const shown = path();
+    const wanted = new Set(shown.map((m) => m.id));
+    for (const [id, view] of state.views) {
+      if (!wanted.has(id)) { view.el.remove(); }
+    }
+    let previous = null;
+    const last = lastReply(shown);
+    for (const m of shown) {
+      const view = viewFor(m);
+      const fresh = !view.el.isConnected;
+      if (view.el.previousElementSibling !== previous || fresh) {
+        if (previous) previous.after(view.el); else list.prepend(view.el);
+      }
+      previous = view.el;
+      if (fresh) renderBody(m, true);
+      renderChrome(m, m === last);
+    }
+    for (const pending of state.pending.values()) list.appendChild(pending.view);
+    $("welcome").hidden = shown.length > 0 || state.pending.size > 0;
+    scrollIfStuck();
+  }
+
+  function lastReply(shown) {
+    for (let i = shown.length - 1; i >= 0; i--) if (shown[i].role === "assistant") return shown[i];
+    return null;
+  }
+
+  function renderBody(m, full) {
+    const view = viewFor(m);
+    if (m.role === "user") {
+      view.bubble.textContent = m.content;
+      return;
+    }
+    const streaming = m.status === "streaming";
+    if (full && !streaming) view.renderer.reset();
+    view.renderer.update(m.content || "", !streaming);
+    view.typing.hidden = !(streaming && !m.content);
+    if (m.reasoning) {
+      view.reasoning.hidden = false;
+      view.reasoningText.textContent = m.reasoning;
+      view.reasoning.querySelector("summary").textContent = streaming && !m.content ? "Thinking…" : "Reasoning";
+    }
+    view.el.classList.toggle("streaming", streaming);
+  }
+
+  function renderChrome(m, isLastReply) {
+    const view = viewFor(m);
+    const siblings = state.children.get(key(m.parent)) || [];
+    const index = siblings.indexOf(m.id);
+    let actions = "";
+    if (siblings.length > 1) {
+      actions +=
+        '<span class="branch" role="group" aria-label="Versions"><button type="button" class="icon branch-prev" aria-label="Previous version"' +
+        (index === 0 ? " disabled" : "") + '>‹</button><span class="branch-pos num">' + (index + 1) + "/" + siblings.length +
+        '</span><button type="button" class="icon branch-next" aria-label="Next version"' +
+        (index === siblings.length - 1 ? " disabled" : "") + ">›</button></span>";
+    }
+    if (m.role === "user") {
+      actions += '<button type="button" class="icon edit" aria-label="Edit message" title="Edit">✎</button>';
+      view.actions.innerHTML = actions;
+      return;
+    }
+    const done = m.status !== "streaming";
+    if (done && m.content) actions += '<button type="button" class="icon copy-reply" aria-label="Copy reply" title="Copy">⧉</button>';
+    if (done && isLastReply && m.status !== "error") actions += '<button type="button" class="icon regenerate" aria-label="Regenerate" title="Regenerate">↻</button>';
+    view.actions.innerHTML = actions;
+    view.meta.innerHTML = metaHtml(m);
+    view.error.hidden = m.status !== "error";
+    if (m.status === "error") {
+      view.error.querySelector(".msg-error-text").textContent =
+        m.error_text || "The model could not answer this time. Try again, or pick another model.";
+    }
+  }
+
+  function metaHtml(m) {
+    const parts = ['<span class="meta-model" title="' + esc(m.provider ? "via " + m.provider : "") + '">' + esc(modelName(m.model_used || m.model)) + "</span>"];
+    if (m.status === "cancelled") parts.push('<span class="badge">Stopped</span>');
+    if (m.status === "interrupted") parts.push('<span class="badge" title="The server restarted while this reply was being written.">Interrupted</span>');
+    if (m.completion_tokens !== null && m.completion_tokens !== undefined) {
+      parts.push('<span title="prompt tokens → completion tokens">' + (m.prompt_tokens || 0).toLocaleString() + " → " + m.completion_tokens.toLocaleString() + " tokens</span>");
+    }
+    if (m.cost !== null && m.cost !== undefined) {
+      const who = m.paid_by === "operator" ? " (paid by the site's key)" : "";
+      parts.push('<span class="meta-cost" title="Cost of this reply, as reported by OpenRouter' + who + '">' + esc(money(m.cost)) + "</span>");
+    }
+    if (m.time_to_first_token_ms !== null && m.time_to_first_token_ms !== undefined) {
+      parts.push('<span title="time to first token">' + (m.time_to_first_token_ms / 1000).toFixed(2) + " s</span>");
+    }
+    const speed = tokensPerSecond(m);
+    if (speed) parts.push('<span title="output speed">' + speed + " tok/s</span>");
+    return parts.join('<span class="dot" aria-hidden="true">·</span>');
+  }
+
+  function tokensPerSecond(m) {
+    if (!m.completion_tokens || !m.duration_ms) return "";
+    const seconds = (m.duration_ms - (m.time_to_first_token_ms || 0)) / 1000;
+    return seconds > 0 ? Math.round(m.completion_tokens / seconds).toString() : "";
+  }
+
+  // Render at most once per animation frame, and only the replies that changed.
+  const dirty = new Set();
+  let frame = 0;
+
+  function schedule(id) {
+    dirty.add(id);
+    if (!frame) frame = requestAnimationFrame(flush);
+  }
+
+  function flush() {
+    frame = 0;
+    for (const id of dirty) {
+      const m = state.messages.get(id);
+      const view = state.views.get(id);
+      if (m && view && view.el.isConnected) renderBody(m, false);
+    }
+    dirty.clear();
+    scrollIfStuck();
+  }
+
+  // --- scrolling -------------------------------------------------------------------------------
+
+  function scrollIfStuck() {
+    if (state.stick) transcript.scrollTop = transcript.scrollHeight;
+    $("jump").hidden = state.stick || !state.streaming;
+  }
+
+  transcript.addEventListener("scroll", () => {
+    const gap = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight;
+    state.stick = gap < 60;
+    $("jump").hidden = state.stick || !state.streaming;
+  }, { passive: true });
+
+  $("jump").addEventListener("click", () => {
+    state.stick = true;
+    scrollIfStuck();
+  });
+
+  // --- streaming state -------------------------------------------------------------------------
+
+  function setStreaming(id) {
+    state.streaming = id;
+    const on = id !== null;
+    $("send").hidden = on;
+    $("stop").hidden = !on;
+    if (!on) $("jump").hidden = true;
+  }
+
+  function applyText(m, field, offset, text) {
+    const have = (m[field] || "").length;
+    if (offset > have) {
+      subscribe(); // we missed part of it: the snapshot brings it back
+      return false;
+    }
+    if (offset + text.length <= have) return false;
+    m[field] = (m[field] || "").slice(0, offset) + text;
+    return true;
+  }
+
+  // --- frames from the server ------------------------------------------------------------------
+
+  const handlers = {
+    snapshot(f) {
+      for (const m of f.messages) addMessage(m);
+      const live = f.messages.find((m) => m.status === "streaming");
+      if (live) setStreaming(live.id);
+      else if (state.streaming && state.messages.get(state.streaming).status !== "streaming") setStreaming(null);
+      renderPath();
+      for (const m of f.messages) schedule(m.id);
+    },
+    message_created(f) {
+      adoptConversation(f.conversation);
+      const m = addMessage(f.message);
+      state.choice.set(key(m.parent), m.id);
+      if (f.client_id && m.role === "user") dropPending(f.client_id);
+      if (m.role === "assistant" && m.status === "streaming") {
+        setStreaming(m.id);
+        state.stick = true;
+      }
+      renderPath();
+    },
+    delta(f) {
+      const m = state.messages.get(f.message);
+      if (m && applyText(m, "content", f.offset, f.text)) schedule(m.id);
+    },
+    reasoning_delta(f) {
+      const m = state.messages.get(f.message);
+      if (m && applyText(m, "reasoning", f.offset, f.text)) schedule(m.id);
+    },
+    usage(f) {
+      const m = state.messages.get(f.message);
+      if (!m) return;
+      for (const k of ["prompt_tokens", "completion_tokens", "reasoning_tokens", "cached_tokens", "cost"]) m[k] = f[k];
+      if (state.views.has(m.id)) state.views.get(m.id).meta.innerHTML = metaHtml(m);
+    },
+    done(f) {
+      const m = addMessage(f.message);
+      m.content = f.message.content;
+      if (state.streaming === m.id) setStreaming(null);
+      const view = state.views.get(m.id);
+      if (view) view.renderer.update(m.content || "", true);
+      renderPath();
+      if (view) renderBody(m, false);
+    },
+    conversation_updated(f) {
+      updateConversation(f.conversation);
+    },
+    error(f) {
+      if (f.client_id && state.pending.has(f.client_id)) {
+        const pending = state.pending.get(f.client_id);
+        if (!input.value) input.value = pending.content;
+        dropPending(f.client_id);
+        renderPath();
+      }
+      if (f.code === "no_key") showNoKey(f.message);
+      else showComposerError(f.message);
+    },
+  };
+
+  function onFrame(frame) {
+    if (frame.conversation !== undefined && frame.conversation !== null && typeof frame.conversation !== "object" &&
+        state.conv && frame.conversation !== state.conv.id && frame.type !== "message_created") {
+      return; // another conversation of ours (another tab): only the sidebar cares
+    }
+    const handler = handlers[frame.type];
+    if (handler) handler(frame);
+  }
+
+  function subscribe() {
+    if (state.conv) socket.raw({ type: "subscribe", conversation: state.conv.id });
+  }
+
+  function adoptConversation(id) {
+    if (state.conv && state.conv.id === id) return;
+    if (state.conv) return;
+    state.conv = { id: id, title: "", model: state.model, cost: "0", system_prompt: "", parameters: {} };
+    history.replaceState(null, "", "/c/" + id + "/");
+    subscribe();
+  }
+
+  function onStatus(status, seconds) {
+    const bar = $("connection");
+    if (status === "open") {
+      bar.hidden = true;
+      return;
+    }
+    bar.hidden = false;
+    bar.textContent = status === "denied"
+      ? "Your session has ended. Log in again to keep chatting."
+      : "Connection lost. Reconnecting" + (seconds ? " in " + seconds + " s" : "") + "… Your messages are kept and sent when it is back.";
+  }
+
+  const socket = new C.ChatSocket(data.urls.socket, { onFrame: onFrame, onOpen: subscribe, onStatus: onStatus });
+
+  // --- composer --------------------------------------------------------------------------------
+
+  function showComposerError(text) {
+    const box = $("composer-error");
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
+  function showNoKey(text) {
+    $("nokey-text").textContent = text;
+    $("nokey").hidden = false;
+  }
+
+  function dropPending(clientId) {
+    const pending = state.pending.get(clientId);
+    if (pending) pending.view.remove();
+    state.pending.delete(clientId);
+  }
+
+  function pendingBubble(content) {
+    const el = document.createElement("article");
+    el.className = "msg user pending";
+    el.innerHTML = '<div class="bubble"></div>';
+    el.firstChild.textContent = content;
+    return el;
+  }
+
+  function send() {
+    const content = input.value.trim();
+    if (!content || state.streaming) return;
+    if (!data.key.ok) { showNoKey(data.key.reason); return; }
+    showComposerError("");
+    const last = path().slice(-1)[0];
+    const clientId = uuid();
+    state.pending.set(clientId, { content: content, view: pendingBubble(content) });
+    socket.send({
+      type: "send", conversation: state.conv ? state.conv.id : null, client_id: clientId,
+      content: content, model: state.model, parent: last ? last.id : null,
+    });
+    input.value = "";
+    autosize();
+    state.stick = true;
+    renderPath();
+  }
+
+  function stop() {
+    if (state.conv && state.streaming) socket.raw({ type: "stop", conversation: state.conv.id });
+  }
+
+  function regenerate(id) {
+    if (!state.conv || state.streaming) return;
+    showComposerError("");
+    socket.send({ type: "regenerate", conversation: state.conv.id, message: id, client_id: uuid(), model: state.model });
+  }
+
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 260) + "px";
+  }
+
+  $("composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
+  $("stop").addEventListener("click", stop);
+  input.addEventListener("input", autosize);
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && state.streaming && $("picker-panel").hidden) { e.preventDefault(); stop(); }
+  });
+
+  // --- actions on messages ---------------------------------------------------------------------
+
+  list.addEventListener("click", (e) => {
+    const button = e.target.closest("button");
+    const article = e.target.closest("article.msg");
+    if (!button || !article) return;
+    const m = state.messages.get(Number(article.dataset.id));
+    if (button.classList.contains("copy-code")) return copyCode(button);
+    if (!m) return;
+    if (button.classList.contains("regenerate") || button.classList.contains("retry")) regenerate(m.id);
+    else if (button.classList.contains("copy-reply")) copyText(m.content, button);
+    else if (button.classList.contains("branch-prev")) flip(m, -1);
+    else if (button.classList.contains("branch-next")) flip(m, 1);
+    else if (button.classList.contains("edit")) startEdit(m);
+  });
+
+  function flip(m, step) {
+    const siblings = state.children.get(key(m.parent)) || [];
+    const next = siblings[siblings.indexOf(m.id) + step];
+    if (next === undefined) return;
+    state.choice.set(key(m.parent), next);
+    renderPath();
+  }
+
+  function copyText(text, button) {
+    const done = () => {
+      const before = button.textContent;
+      button.textContent = "✓";
+      setTimeout(() => { button.textContent = before; }, 1200);
+    };
+    if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, () => {});
+  }
+
+  function copyCode(button) {
+    const code = button.closest(".code-block").querySelector("code");
+    const done = () => {
+      button.textContent = "Copied";
+      setTimeout(() => { button.textContent = "Copy"; }, 1200);
+    };
+    if (navigator.clipboard) navigator.clipboard.writeText(code.textContent).then(done, () => {});
+  }
+
+  function startEdit(m) {
+    if (state.streaming || !state.conv) return;
+    const view = viewFor(m);
+    const box = document.createElement("form");
+    box.className = "edit-box";
+    box.innerHTML = '<textarea aria-label="Edit message" rows="3"></textarea><div class="edit-actions">' +
+      '<button type="button" class="small cancel">Cancel</button><button type="submit" class="small primary">Save &amp; submit</button></div>';
+    const area = box.querySelector("textarea");
+    area.value = m.content;
+    view.bubble.hidden = true;
+    view.el.insertBefore(box, view.actions);
+    area.focus();
+    const close = () => { box.remove(); view.bubble.hidden = false; };
+    box.querySelector(".cancel").addEventListener("click", close);
+    box.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const content = area.value.trim();
+      if (!content) return;
+      close();
+      socket.send({ type: "edit", conversation: state.conv.id, message: m.id, content: content, client_id: uuid(), model: state.model });
+    });
+  }
+
+  // --- conversation header, sidebar ------------------------------------------------------------
+
+  function updateConversation(c) {
+    if (state.conv && c.id === state.conv.id) {
+      Object.assign(state.conv, c);
+      $("chat-title").textContent = c.title || "New chat";
+      document.title = (c.title || "New chat") + " · " + document.title.split(" · ").slice(-1)[0];
+      $("conv-cost").textContent = money(c.cost);
+    }
+    upsertSidebarItem(c);
+  }
+
+  function upsertSidebarItem(c) {
+    const items = $("conv-items");
+    let li = items.querySelector('li[data-id="' + c.id + '"]');
+    if (!li) {
+      li = document.createElement("li");
+      li.className = "conv-item";
+      li.dataset.id = c.id;
+      li.innerHTML = '<a class="conv-link" href="/c/' + c.id + '/"><span class="conv-title"></span><span class="conv-meta num"></span></a>' +
+        '<div class="conv-actions"><button type="button" class="icon conv-rename" title="Rename">✎</button><button type="button" class="icon conv-delete" title="Delete">🗑</button></div>';
+    }
+    const title = c.title || "New chat";
+    li.querySelector(".conv-title").textContent = title;
+    li.querySelector(".conv-rename").setAttribute("aria-label", "Rename “" + title + "”");
+    li.querySelector(".conv-delete").setAttribute("aria-label", "Delete “" + title + "”");
+    const meta = li.querySelector(".conv-meta");
+    meta.dataset.cost = c.cost;
+    meta.textContent = money(c.cost);
+    if (state.conv && c.id === state.conv.id) {
+      li.classList.add("active");
+      li.querySelector("a").setAttribute("aria-current", "page");
+    }
+    if (items.firstElementChild !== li) items.prepend(li);
+    $("conv-empty").hidden = true;
+  }
+
+  for (const meta of document.querySelectorAll(".conv-meta[data-cost]")) meta.textContent = money(meta.dataset.cost);
+
+  $("conv-items").addEventListener("click", (e) => {
+    const li = e.target.closest("li.conv-item");
+    if (!li) return;
+    if (e.target.closest(".conv-rename")) startRename(li);
+    else if (e.target.closest(".conv-delete")) confirmDelete(li);
+  });
+
+  function startRename(li) {
+    const link = li.querySelector(".conv-link");
+    const title = li.querySelector(".conv-title").textContent;
+    const field = document.createElement("input");
+    field.type = "text";
+    field.className = "rename-input";
+    field.value = title;
+    field.setAttribute("aria-label", "New title");
+    link.hidden = true;
+    li.prepend(field);
+    field.focus();
+    field.select();
+    let finished = false;
+    const finish = async (save) => {
+      if (finished) return;
+      finished = true;
+      const value = field.value.trim();
+      field.remove();
+      link.hidden = false;
+      if (!save || !value || value === title) return;
+      try {
+        const result = await postJson("/c/" + li.dataset.id + "/rename", { title: value });
+        updateConversation(result.conversation);
+      } catch (err) { showComposerError(err.message); }
+    };
+    field.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") { e.preventDefault(); finish(true); }
+      if (e.key === "Escape") { e.preventDefault(); finish(false); }
+    });
+    field.addEventListener("blur", () => finish(true));
+  }
+
+  function confirmDelete(li) {
+    const dialog = $("confirm-delete");
+    const title = li.querySelector(".conv-title").textContent;
+    $("confirm-title").textContent = "Delete “" + title + "”?";
+    dialog.returnValue = "";
+    dialog.showModal();
+    dialog.addEventListener("close", async function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.returnValue !== "delete") return;
+      try {
+        await postJson("/c/" + li.dataset.id + "/delete");
+        li.remove();
+        if (state.conv && String(state.conv.id) === li.dataset.id) window.location.assign(data.urls.home);
+        $("conv-empty").hidden = $("conv-items").children.length > 0;
+      } catch (err) { showComposerError(err.message); }
+    });
+  }
+
+  // Search over titles and content, as you type.
+  let searchTimer = 0;
+  $("conv-search").addEventListener("input", (e) => {
+    clearTimeout(searchTimer);
+    const q = e.target.value.trim();
+    searchTimer = setTimeout(() => runSearch(q), 180);
+  });
+
+  async function runSearch(q) {
+    const results = $("search-results");
+    const items = $("conv-items");
+    if (!q) { results.hidden = true; items.hidden = false; return; }
+    const response = await fetch(data.urls.search + "?q=" + encodeURIComponent(q), { credentials: "same-origin" });
+    const payload = await response.json();
+    items.hidden = true;
+    results.hidden = false;
+    results.innerHTML = payload.results.length
+      ? payload.results.map((r) => '<li><a class="conv-link" href="/c/' + r.id + '/"><span class="conv-title">' + esc(r.title) +
+        '</span>' + (r.snippet ? '<span class="snippet">' + esc(r.snippet) + "</span>" : "") + "</a></li>").join("")
+      : '<li class="muted none">Nothing matches “' + esc(q) + "”.</li>";
+  }
+
+  // Phone width: the sidebar slides over the chat.
+  function setSidebar(open) {
+    $("chat-app").classList.toggle("sidebar-open", open);
+    $("sidebar-scrim").hidden = !open;
+    $("menu-button").setAttribute("aria-expanded", String(open));
+  }
+  $("menu-button").addEventListener("click", () => setSidebar(true));
+  $("sidebar-close").addEventListener("click", () => setSidebar(false));
+  $("sidebar-scrim").addEventListener("click", () => setSidebar(false));
+
+  // --- settings: system prompt and the parameters this model supports --------------------------
+
+  function renderParameters() {
+    const model = picker.get(state.model);
+    const supported = new Set(model ? model.params || [] : []);
+    const values = (state.conv && state.conv.parameters) || {};
+    const shown = data.parameters.filter((p) => supported.has(p.name));
+    $("param-grid").innerHTML = shown.map((p) =>
+      '<div class="field"><label for="param-' + p.name + '">' + esc(p.label) + '</label><input type="number" id="param-' + p.name +
+      '" data-param="' + p.name + '" min="' + p.minimum + '" max="' + p.maximum + '" step="' + p.step + '" placeholder="default" value="' +
+      (values[p.name] !== undefined ? esc(String(values[p.name])) : "") + '"></div>').join("");
+    $("params-note").textContent = model
+      ? (shown.length ? "Only the parameters " + model.name + " supports are shown. Empty means the model's default." : model.name + " takes no sampling parameters.")
+      : "";
+  }
+
+  function openSettings(open) {
+    $("settings-panel").hidden = !open;
+    $("settings-button").setAttribute("aria-expanded", String(open));
+    if (open) {
+      $("system-prompt").value = (state.conv && state.conv.system_prompt) || "";
+      $("settings-status").textContent = "";
+      renderParameters();
+      $("system-prompt").focus();
+    }
+  }
+
+  $("settings-button").addEventListener("click", () => openSettings($("settings-panel").hidden));
+  $("settings-cancel").addEventListener("click", () => openSettings(false));
+  $("settings-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const parameters = {};
+    for (const field of $("param-grid").querySelectorAll("[data-param]")) {
+      if (field.value !== "") parameters[field.dataset.param] = field.value;
+    }
+    const body = { model: state.model, system_prompt: $("system-prompt").value, parameters: parameters };
+    try {
+      const result = state.conv
+        ? await postJson("/c/" + state.conv.id + "/settings", body)
+        : await postJson(data.urls.create, body);
+      const fresh = !state.conv;
+      state.conv = Object.assign(state.conv || {}, result.conversation);
+      if (fresh) { history.replaceState(null, "", "/c/" + state.conv.id + "/"); subscribe(); }
+      $("settings-status").textContent = "Saved.";
+      setTimeout(() => openSettings(false), 600);
+    } catch (err) {
+      $("settings-status").textContent = err.message;
+    }
+  });
+
+  // --- start -----------------------------------------------------------------------------------
+
+  const picker = new C.Picker({
+    url: data.urls.models,
+    favoriteUrl: data.urls.favorite,
+    favorites: data.favorites,
+    current: state.model,
+    csrf: csrf,
+    onPick: (id) => {
+      state.model = id;
+      if (!$("settings-panel").hidden) renderParameters();
+      input.focus();
+    },
+  });
+
+  for (const m of data.messages) addMessage(m);
+  const live = data.messages.find((m) => m.status === "streaming");
+  if (live) setStreaming(live.id);
+  if (state.conv) {
+    $("conv-cost").textContent = money(state.conv.cost);
+  }
+  if (!data.key.ok) showNoKey(data.key.reason);
+  renderPath();
+  picker.load().then(() => { for (const m of state.messages.values()) if (state.views.has(m.id)) renderChrome(m, m === lastReply(path())); });
+  socket.connect();
+  input.focus();
+
+  window.Chatapp.page = { state: state, socket: socket, picker: picker };
+})();
