@@ -39,10 +39,14 @@ class ResolvedKey:
 class KeyStats(Protocol):
     """What GET /key tells us (chatapp.openrouter.KeyInfo has these attributes)."""
 
-    limit: Decimal | None
-    usage: Decimal
-    limit_remaining: Decimal | None
-    is_free_tier: bool
+    @property
+    def limit(self) -> Decimal | None: ...
+    @property
+    def usage(self) -> Decimal: ...
+    @property
+    def limit_remaining(self) -> Decimal | None: ...
+    @property
+    def is_free_tier(self) -> bool: ...
 
 
 # --- operator key policy ----------------------------------------------------------------------

@@ -70,3 +70,24 @@ class OpenRouterKey(models.Model):
         holds no "sk-or-v1-" anywhere.
         """
         return f"sk-or-v1-{self.hint}"
+
+
+class PkceFlow(models.Model):
+    """A started "Connect OpenRouter" flow, waiting for its callback.
+
+    The code verifier stays in the user's session; this row is the one-shot token. The
+    callback claims it with a conditional DELETE, and only the request whose DELETE removed
+    the row may exchange the code: a replayed or concurrent callback finds nothing to delete.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    # SHA-256 of the state: the row alone cannot be turned into a valid callback.
+    state_digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "pending OpenRouter connection"
+
+    def __str__(self) -> str:
+        return f"PKCE flow of user {self.user_id} until {self.expires_at:%H:%M}"
