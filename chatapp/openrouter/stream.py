@@ -142,6 +142,7 @@ async def aevents_from_response(
                 break  # judged below: cut off unless the reply had already finished
             if sse.data == "[DONE]":
                 reader.done = True
+                await _adrain(sse_iter)
                 break
             for event in reader.translate(sse.data):
                 yield event
@@ -151,6 +152,16 @@ async def aevents_from_response(
             yield event
     finally:
         await sse_iter.aclose()
+
+
+async def _adrain(sse_iter: AsyncIterator[Any]) -> None:
+    """Read the end of the body after [DONE], so the connection can go back to the pool."""
+    try:
+        async with asyncio.timeout(1):
+            async for _ in sse_iter:
+                pass
+    except (TimeoutError, httpx.HTTPError, SSEError):
+        pass  # the reply is complete either way; the connection is then just closed
 
 
 class _ChunkReader:
@@ -256,9 +267,10 @@ def _stalled() -> StreamError:
 
 
 def _too_long() -> StreamError:
-    minutes = max(1, round(http.setting("OPENROUTER_GENERATION_TIMEOUT") / 60))
+    seconds = http.setting("OPENROUTER_GENERATION_TIMEOUT")
+    limit = f"{seconds / 60:g}-minute" if seconds >= 60 else f"{seconds:g}-second"
     return StreamError(
         "too_long",
-        f"The reply took longer than the {minutes}-minute limit and was stopped. "
+        f"The reply took longer than the {limit} limit and was stopped. "
         "Ask for a shorter answer or try another model.",
     )

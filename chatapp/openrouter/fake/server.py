@@ -183,6 +183,7 @@ class Plan:
     retry_after: str | None = None
     midstream_error: bool = False
     drop: bool = False
+    truncate: bool = False
     stall: bool = False
     newline: bytes = b"\n"
     split: int = 0
@@ -243,7 +244,7 @@ class FakeOpenRouter:
             while (request := await conn.read_request()) is not None:
                 conn.path = request.path
                 if not await self._dispatch(conn, request):
-                    closed_by = "server"
+                    closed_by = "client" if conn.closed.is_set() else "server"
                     break
         except (ConnectionError, ValueError, asyncio.IncompleteReadError):
             pass
@@ -410,6 +411,7 @@ class FakeOpenRouter:
             rate=float(markers.get("rate") or self.config.rate),
             midstream_error="midstream-error" in markers,
             drop="drop" in markers,
+            truncate="truncate" in markers,
             stall="stall" in markers,
             newline=b"\r\n" if "crlf" in markers else b"\n",
             split=_int(markers.get("split"), 0),
@@ -536,6 +538,9 @@ class _StreamWriter:
             return "error"
         if self.plan.drop:
             return "drop"
+        if self.plan.truncate:  # a clean end of the body, but no finish_reason and no [DONE]
+            await self.conn.chunk(b"")
+            return "error"
         if self.plan.stall:
             await self.conn.closed.wait()  # say nothing more, keep the socket open
             return "closed"

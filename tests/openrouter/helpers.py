@@ -1,0 +1,42 @@
+"""Small helpers for the client tests: one call to the stand-in, all events collected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatapp.openrouter import ChatMessage, StreamEvent, astream_chat
+
+KEY = "sk-or-v1-test-key"
+MODEL = "openai/gpt-4o-mini"
+
+
+def chat(
+    text: str, *, key: str = KEY, model: str = MODEL, parameters: dict[str, Any] | None = None
+) -> Any:
+    messages: list[ChatMessage] = [{"role": "user", "content": text}]
+    return astream_chat(
+        api_key=key, model=model, messages=messages, user_id="user-7f3a", parameters=parameters
+    )
+
+
+async def collect(text: str, **kwargs: Any) -> list[StreamEvent]:
+    return [event async for event in chat(text, **kwargs)]
+
+
+def of_type(events: list[StreamEvent], kind: type) -> list[Any]:
+    return [event for event in events if isinstance(event, kind)]
+
+
+async def wait_for_close(fake: Any, *, since: float, timeout: float = 5.0) -> dict[str, Any]:
+    """Return the first close the stand-in saw in the middle of a stream after `since` (a
+    time.time()); poll, as it runs in another thread or process."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        closes = [e for e in fake.events() if e["during_stream"] and e["time"] >= since]
+        if closes:
+            return closes[0]
+        await asyncio.sleep(0.005)
+    raise AssertionError("the stand-in never saw the stream's connection close")
