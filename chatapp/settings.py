@@ -59,6 +59,11 @@ CHATAPP_CATALOG_MAX_AGE = env_int("CHATAPP_CATALOG_MAX_AGE", 6 * 3600, minimum=6
 CHATAPP_TITLE_MODEL = env_str("CHATAPP_TITLE_MODEL", "openai/gpt-4o-mini")
 # Site-wide monthly budget, in dollars, for spending on the operator key (empty: no cap).
 CHATAPP_DEFAULT_MONTHLY_BUDGET = env_decimal("CHATAPP_DEFAULT_MONTHLY_BUDGET", None)
+# OpenRouter client timeouts, in seconds: connecting, silence between stream reads (OpenRouter
+# sends keep-alive comments), and a cap on one whole generation. Retries: see chatapp/openrouter.
+OPENROUTER_CONNECT_TIMEOUT = env_int("OPENROUTER_CONNECT_TIMEOUT", 10, minimum=1)
+OPENROUTER_IDLE_TIMEOUT = env_int("OPENROUTER_IDLE_TIMEOUT", 90, minimum=1)
+OPENROUTER_GENERATION_TIMEOUT = env_int("OPENROUTER_GENERATION_TIMEOUT", 600, minimum=1)
 
 
 def _dev_encryption_key() -> str:
