@@ -35,6 +35,16 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
+  const svg = (d) => '<svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round">' + d + "</svg>";
+  const ICONS = {
+    copy: svg('<rect x="5.5" y="5.5" width="8" height="8" rx="1.5"/><path d="M10.5 5.5V4a1.5 1.5 0 0 0-1.5-1.5H4A1.5 1.5 0 0 0 2.5 4v5A1.5 1.5 0 0 0 4 10.5h1.5"/>'),
+    regenerate: svg('<path d="M13.5 8a5.5 5.5 0 1 1-1.6-3.9"/><path d="M13.5 2.5v3h-3"/>'),
+    edit: svg('<path d="M10.5 2.5l3 3L6 13H3v-3z"/>'),
+    trash: svg('<path d="M2.5 4.5h11M6 4.5V3h4v1.5M4 4.5l.7 9h6.6l.7-9"/>'),
+    check: svg('<path d="M3 8.5l3 3 7-7"/>'),
+  };
+  window.Chatapp.icons = ICONS;
+
   function csrf() {
     const field = document.querySelector("[name=csrfmiddlewaretoken]");
     return field ? field.value : "";
@@ -196,13 +206,13 @@
         (index === siblings.length - 1 ? " disabled" : "") + ">›</button></span>";
     }
     if (m.role === "user") {
-      actions += '<button type="button" class="icon edit" aria-label="Edit message" title="Edit">✎</button>';
+      actions += '<button type="button" class="icon edit" aria-label="Edit message" title="Edit">' + ICONS.edit + "</button>";
       view.actions.innerHTML = actions;
       return;
     }
     const done = m.status !== "streaming";
-    if (done && m.content) actions += '<button type="button" class="icon copy-reply" aria-label="Copy reply" title="Copy">⧉</button>';
-    if (done && isLastReply && m.status !== "error") actions += '<button type="button" class="icon regenerate" aria-label="Regenerate" title="Regenerate">↻</button>';
+    if (done && m.content) actions += '<button type="button" class="icon copy-reply" aria-label="Copy reply" title="Copy">' + ICONS.copy + "</button>";
+    if (done && isLastReply && m.status !== "error") actions += '<button type="button" class="icon regenerate" aria-label="Regenerate" title="Regenerate">' + ICONS.regenerate + "</button>";
     view.actions.innerHTML = actions;
     view.meta.innerHTML = metaHtml(m);
     view.error.hidden = m.status !== "error";
@@ -487,9 +497,9 @@
 
   function copyText(text, button) {
     const done = () => {
-      const before = button.textContent;
-      button.textContent = "✓";
-      setTimeout(() => { button.textContent = before; }, 1200);
+      const before = button.innerHTML;
+      button.innerHTML = ICONS.check;
+      setTimeout(() => { button.innerHTML = before; }, 1200);
     };
     if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, () => {});
   }
@@ -546,7 +556,7 @@
       li.className = "conv-item";
       li.dataset.id = c.id;
       li.innerHTML = '<a class="conv-link" href="/c/' + c.id + '/"><span class="conv-title"></span><span class="conv-meta num"></span></a>' +
-        '<div class="conv-actions"><button type="button" class="icon conv-rename" title="Rename">✎</button><button type="button" class="icon conv-delete" title="Delete">🗑</button></div>';
+        '<div class="conv-actions"><button type="button" class="icon conv-rename" title="Rename">' + ICONS.edit + '</button><button type="button" class="icon conv-delete" title="Delete">' + ICONS.trash + "</button></div>";
     }
     const title = c.title || "New chat";
     li.querySelector(".conv-title").textContent = title;
