@@ -22,12 +22,22 @@ class CatalogModelAdmin(admin.ModelAdmin[CatalogModel]):
 
 @admin.register(CatalogSync)
 class CatalogSyncAdmin(admin.ModelAdmin[CatalogSync]):
-    list_display = ("started_at", "finished_at", "ok", "models_seen", "models_deactivated")
+    list_display = (
+        "started_at",
+        "finished_at",
+        "ok",
+        "models_seen",
+        "models_created",
+        "models_updated",
+        "models_deactivated",
+    )
     readonly_fields = (
         "started_at",
         "finished_at",
         "ok",
         "models_seen",
+        "models_created",
+        "models_updated",
         "models_deactivated",
         "error",
     )

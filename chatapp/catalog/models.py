@@ -50,6 +50,8 @@ class CatalogSync(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     ok = models.BooleanField(default=False)
     models_seen = models.PositiveIntegerField(default=0)
+    models_created = models.PositiveIntegerField(default=0)
+    models_updated = models.PositiveIntegerField(default=0)
     models_deactivated = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
 
