@@ -114,15 +114,27 @@ async def aresolve_api_key(user: Any) -> ResolvedKey | None:
     return _resolve(user, await _valid_key_rows(user).afirst())
 
 
-def key_mark_invalid(*, user: Any) -> None:
-    """Record that OpenRouter refused the user's own key (a 401), until they link one again."""
-    OpenRouterKey.objects.filter(user_id=user.pk).update(is_valid=False, updated_at=timezone.now())
+def _is_same_key(row: OpenRouterKey, api_key: str | None) -> bool:
+    return api_key is None or _usable_user_key(row) == api_key
 
 
-async def akey_mark_invalid(*, user: Any) -> None:
-    await OpenRouterKey.objects.filter(user_id=user.pk).aupdate(
-        is_valid=False, updated_at=timezone.now()
-    )
+def key_mark_invalid(*, user: Any, api_key: str | None = None) -> None:
+    """Record that OpenRouter refused the user's own key (a 401), until they link one again.
+
+    Pass the refused api_key where known: a key linked while the refused request was in
+    flight is then left valid.
+    """
+    row = OpenRouterKey.objects.filter(user_id=user.pk).first()
+    if row is not None and _is_same_key(row, api_key):
+        OpenRouterKey.objects.filter(pk=row.pk).update(is_valid=False, updated_at=timezone.now())
+
+
+async def akey_mark_invalid(*, user: Any, api_key: str | None = None) -> None:
+    row = await OpenRouterKey.objects.filter(user_id=user.pk).afirst()
+    if row is not None and _is_same_key(row, api_key):
+        await OpenRouterKey.objects.filter(pk=row.pk).aupdate(
+            is_valid=False, updated_at=timezone.now()
+        )
 
 
 def no_key_reason(user: Any) -> str:
@@ -163,6 +175,8 @@ def _store_fields(*, user: Any, api_key: str, source: str, info: KeyStats | None
         "hint": key_hint(api_key),
         "source": source,
         "is_valid": True,
+        # A relinked key replaces the row's contents: it is a new key from now on.
+        "created_at": timezone.now(),
         **_stats_fields(info),
     }
 

@@ -20,7 +20,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -39,6 +39,8 @@ FLOW_LIFETIME = timedelta(minutes=10)
 # 32 random bytes -> 43 base64url characters, the RFC 7636 section 4.1 recommendation.
 VERIFIER_BYTES = 32
 STATE_BYTES = 32
+# One per browser the user may be connecting from at once; a new start beyond it drops the oldest.
+MAX_PENDING_PER_USER = 5
 
 START_AGAIN = "Nothing was saved. Choose \u201cConnect OpenRouter\u201d to try again."
 
@@ -90,12 +92,21 @@ def authorize_url(*, state: str, challenge: str) -> str:
     return f"{settings.OPENROUTER_AUTH_URL}?{query}"
 
 
+async def _aprune(*, user: Any, now: datetime) -> None:
+    """Drop expired flows, and this user's oldest ones beyond MAX_PENDING_PER_USER."""
+    await PkceFlow.objects.filter(expires_at__lte=now).adelete()
+    newest = PkceFlow.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
+    surplus = [pk async for pk in newest.values_list("pk", flat=True)[MAX_PENDING_PER_USER - 1 :]]
+    if surplus:
+        await PkceFlow.objects.filter(pk__in=surplus).adelete()
+
+
 async def apkce_start(*, user: Any) -> PkceStart:
     """Begin a flow for user: record it and return where to send the browser."""
     verifier, state = new_code_verifier(), secrets.token_urlsafe(STATE_BYTES)
     now = timezone.now()
     expires_at = now + FLOW_LIFETIME
-    await PkceFlow.objects.filter(expires_at__lte=now).adelete()  # housekeeping
+    await _aprune(user=user, now=now)
     await PkceFlow.objects.acreate(
         user_id=user.pk, state_digest=state_digest(state), expires_at=expires_at
     )

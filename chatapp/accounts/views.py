@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 # The account page asks OpenRouter for fresh limit/usage figures when they are older than this.
 STATS_MAX_AGE = timedelta(minutes=2)
+PAGE_REFRESH_TIMEOUT = 3.0
 
 
 @require_http_methods(["GET", "POST"])
@@ -80,6 +82,15 @@ async def _arefresh_stats(key: OpenRouterKey) -> str | None:
     return None
 
 
+async def _arefresh_stats_quickly(key: OpenRouterKey) -> str | None:
+    # The page must not hang on a slow OpenRouter: it shows the last figures instead.
+    try:
+        async with asyncio.timeout(PAGE_REFRESH_TIMEOUT):
+            return await _arefresh_stats(key)
+    except TimeoutError:
+        return "OpenRouter did not answer quickly, so these figures may be out of date."
+
+
 def _stale(key: OpenRouterKey) -> bool:
     return key.checked_at is None or timezone.now() - key.checked_at > STATS_MAX_AGE
 
@@ -88,7 +99,7 @@ async def _acontext(request: HttpRequest, user: User, **forms: Any) -> dict[str,
     key = await OpenRouterKey.objects.select_related("user").filter(user_id=user.pk).afirst()
     refresh_error = None
     if key is not None and key.is_valid and _stale(key):
-        refresh_error = await _arefresh_stats(key)
+        refresh_error = await _arefresh_stats_quickly(key)
     return {
         "key": key,
         "refresh_error": refresh_error,

@@ -229,3 +229,17 @@ def test_a_negative_cap_is_refused_with_a_reason(alice, alice_client):
     assert "greater than or equal to 0" in response.content.decode()
     alice.refresh_from_db()
     assert alice.own_key_monthly_cap is None
+
+
+def test_the_page_does_not_wait_long_for_a_slow_openrouter(
+    alice, alice_client, failing_upstream, monkeypatch
+):
+    from chatapp.accounts import views
+
+    failing_upstream.hang = True
+    monkeypatch.setattr(views, "PAGE_REFRESH_TIMEOUT", 0.2)
+    key_store(user=alice, api_key=GOOD_KEY, source="pasted")
+    with override_settings(OPENROUTER_REQUEST_TIMEOUT=10):
+        response = alice_client.get("/accounts/")
+    assert response.status_code == 200
+    assert "did not answer quickly" in response.content.decode()

@@ -132,3 +132,14 @@ async def test_it_resolves_and_marks_invalid_from_async_code(alice):
     assert await aresolve_api_key(alice) == ResolvedKey(api_key=ALICE_KEY, paid_by="user")
     await akey_mark_invalid(user=alice)
     assert await aresolve_api_key(alice) is None
+
+
+def test_a_refusal_of_an_older_key_leaves_a_newly_linked_key_valid(alice):
+    """A 401 for a request that started before the user relinked must not condemn the new key."""
+    key_store(user=alice, api_key=ALICE_KEY, source="pkce")
+    newer = "sk-or-v1-" + "f9" * 32
+    key_store(user=alice, api_key=newer, source="pkce")
+    key_mark_invalid(user=alice, api_key=ALICE_KEY)
+    assert resolve_api_key(alice).api_key == newer
+    key_mark_invalid(user=alice, api_key=newer)
+    assert resolve_api_key(alice) is None

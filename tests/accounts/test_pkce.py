@@ -299,3 +299,12 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_a_user_has_at_most_five_pending_flows(alice, alice_client, fake_openrouter):
+    for _ in range(8):
+        alice_client.post("/accounts/openrouter/start/")
+    assert PkceFlow.objects.filter(user=alice).count() == pkce.MAX_PENDING_PER_USER
+    # The newest one, the one in the session, still completes.
+    alice_client.get(local_path(start_flow(alice_client).callback_url))
+    assert OpenRouterKey.objects.filter(user=alice).exists()
