@@ -1,0 +1,129 @@
+"""Short titles for new conversations, from a cheap model, in the background after the first reply.
+
+The title call is stored as a Message with role "title" so that its cost counts like any other
+spend. With CHATAPP_TITLE_MODEL empty, the first words of the first message are the title.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from chatapp.chat.models import Conversation, Message
+
+if TYPE_CHECKING:
+    from chatapp.chat.generation import Payment
+
+log = logging.getLogger(__name__)
+
+TITLE_WORDS = 6
+TITLE_PROMPT = (
+    "Write a title of at most six words for the conversation that starts with the message "
+    "below. Answer with the title only: no quotes, no full stop.\n\n{message}"
+)
+
+
+def title_from_words(text: str, *, words: int = TITLE_WORDS) -> str:
+    """Return the first words of `text` as a title ("…" when cut)."""
+    parts = text.split()
+    title = " ".join(parts[:words])
+    if len(parts) > words:
+        title += "…"
+    return title[:200] or "New chat"
+
+
+def _clean(raw: str) -> str:
+    title = " ".join(raw.split()).strip().strip("\"'“”‘’").rstrip(".").strip()
+    return title[:200]
+
+
+async def title_start_if_new(
+    *, conversation: Conversation, reply: Message, user: Any, payment: Payment
+) -> None:
+    """Name `conversation` in the background if this was its first reply and it has no title."""
+    if conversation.title or reply.status != Message.Status.COMPLETE:
+        return
+    first = await (
+        conversation.messages.filter(role=Message.Role.USER).order_by("created_at", "id").afirst()
+    )
+    if first is None:
+        return
+    from chatapp.chat.generation import spawn
+
+    spawn(atitle_generate(conversation=conversation, first=first, user=user, payment=payment))
+
+
+async def atitle_generate(
+    *, conversation: Conversation, first: Message, user: Any, payment: Payment
+) -> str:
+    model = settings.CHATAPP_TITLE_MODEL
+    title = ""
+    if model:
+        try:
+            title = await _ask_model(
+                conversation=conversation, first=first, user=user, payment=payment, model=model
+            )
+        except Exception:  # a title is a nicety: never let it break anything
+            log.exception("title call failed for conversation %s", conversation.pk)
+    title = title or title_from_words(first.content)
+    # Only if nobody named it meanwhile (a rename by hand wins).
+    updated = await Conversation.objects.filter(pk=conversation.pk, title="").aupdate(title=title)
+    if updated:
+        conversation.title = title
+        from chatapp.chat.generation import broadcast_conversation
+
+        await broadcast_conversation(conversation)
+    return title
+
+
+async def _ask_model(
+    *, conversation: Conversation, first: Message, user: Any, payment: Payment, model: str
+) -> str:
+    from chatapp.chat.generation import aclose
+    from chatapp.openrouter import ContentDelta, Finish, StreamError, Usage, astream_chat
+
+    parts: list[str] = []
+    row = Message(
+        conversation=conversation,
+        user_id=conversation.owner_id,
+        role=Message.Role.TITLE,
+        model=model,
+        paid_by=payment.paid_by,
+        status=Message.Status.COMPLETE,
+    )
+    stream = astream_chat(
+        api_key=payment.api_key,
+        model=model,
+        messages=[{"role": "user", "content": TITLE_PROMPT.format(message=first.content[:2000])}],
+        user_id=str(user.openrouter_user_id),
+        parameters={"max_tokens": 30},
+    )
+    try:
+        async for event in stream:
+            if isinstance(event, ContentDelta):
+                parts.append(event.text)
+            elif isinstance(event, Usage):
+                row.prompt_tokens, row.completion_tokens = (
+                    event.prompt_tokens,
+                    event.completion_tokens,
+                )
+                row.reasoning_tokens, row.cached_tokens = (
+                    event.reasoning_tokens,
+                    event.cached_tokens,
+                )
+                row.cost = event.cost
+            elif isinstance(event, Finish):
+                row.model_used = event.model or row.model_used
+                row.provider = event.provider or row.provider
+                row.generation_id = event.generation_id or row.generation_id
+                row.finish_reason = event.reason or row.finish_reason
+            elif isinstance(event, StreamError):
+                row.status = Message.Status.ERROR
+                row.error_code, row.error_text = event.code, event.message
+    finally:
+        await aclose(stream)
+    row.content = _clean("".join(parts))
+    await row.asave()
+    return row.content if row.status == Message.Status.COMPLETE else ""
