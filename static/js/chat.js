@@ -558,7 +558,7 @@
       li.innerHTML = '<a class="conv-link" href="/c/' + c.id + '/"><span class="conv-title"></span><span class="conv-meta num"></span></a>' +
         '<div class="conv-actions"><button type="button" class="icon conv-rename" title="Rename">' + ICONS.edit + '</button><button type="button" class="icon conv-delete" title="Delete">' + ICONS.trash + "</button></div>";
     }
-    const title = c.title || "New chat";
+    const title = c.title || "Untitled chat";
     li.querySelector(".conv-title").textContent = title;
     li.querySelector(".conv-rename").setAttribute("aria-label", "Rename “" + title + "”");
     li.querySelector(".conv-delete").setAttribute("aria-label", "Delete “" + title + "”");
