@@ -12,6 +12,7 @@ import json
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 _VERSION = 1
 
@@ -28,12 +29,14 @@ def _multifernet() -> MultiFernet:
     return MultiFernet([Fernet(key) for key in keys])
 
 
+@sensitive_variables()
 def encrypt_api_key(*, owner_id: int, api_key: str) -> str:
     """Return a Fernet token that holds the key together with its owner's id."""
     payload = json.dumps({"v": _VERSION, "owner": owner_id, "key": api_key})
     return _multifernet().encrypt(payload.encode()).decode("ascii")
 
 
+@sensitive_variables()
 def decrypt_api_key(*, owner_id: int, ciphertext: str) -> str:
     """Return the key in clear, or raise KeyDecryptionError if it is not this owner's."""
     try:
@@ -48,6 +51,7 @@ def decrypt_api_key(*, owner_id: int, ciphertext: str) -> str:
     return key
 
 
+@sensitive_variables()
 def reencrypt(*, owner_id: int, ciphertext: str) -> str:
     """Return the same key encrypted under the first (current) encryption key.
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from chatapp.accounts.crypto import (
     KeyDecryptionError,
@@ -74,6 +75,7 @@ def operator_key_status(user: Any) -> OperatorStatus:
 # --- resolution (the contract) ----------------------------------------------------------------
 
 
+@sensitive_variables()
 def _usable_user_key(row: OpenRouterKey | None) -> str | None:
     if row is None:
         return None
@@ -85,6 +87,7 @@ def _usable_user_key(row: OpenRouterKey | None) -> str | None:
         return None
 
 
+@sensitive_variables()
 def _resolve(user: Any, row: OpenRouterKey | None) -> ResolvedKey | None:
     own = _usable_user_key(row)
     if own is not None:
@@ -114,6 +117,7 @@ async def aresolve_api_key(user: Any) -> ResolvedKey | None:
     return _resolve(user, await _valid_key_rows(user).afirst())
 
 
+@sensitive_variables()
 def _is_same_key(row: OpenRouterKey, api_key: str | None) -> bool:
     return api_key is None or _usable_user_key(row) == api_key
 
@@ -169,6 +173,7 @@ def _stats_fields(info: KeyStats | None) -> dict[str, Any]:
     }
 
 
+@sensitive_variables()
 def _store_fields(*, user: Any, api_key: str, source: str, info: KeyStats | None) -> dict[str, Any]:
     return {
         "ciphertext": encrypt_api_key(owner_id=user.pk, api_key=api_key),
@@ -181,6 +186,7 @@ def _store_fields(*, user: Any, api_key: str, source: str, info: KeyStats | None
     }
 
 
+@sensitive_variables()
 def key_store(
     *, user: Any, api_key: str, source: str, info: KeyStats | None = None
 ) -> OpenRouterKey:
@@ -190,6 +196,7 @@ def key_store(
     return row
 
 
+@sensitive_variables()
 async def akey_store(
     *, user: Any, api_key: str, source: str, info: KeyStats | None = None
 ) -> OpenRouterKey:
@@ -227,6 +234,7 @@ async def akey_record_stats(*, key: OpenRouterKey, info: KeyStats) -> OpenRouter
     return key
 
 
+@sensitive_variables()
 def key_for_owner(key: OpenRouterKey) -> str:
     """Return the key in clear for a server-side call; raises KeyDecryptionError."""
     return decrypt_api_key(owner_id=key.user_id, ciphertext=key.ciphertext)

@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from chatapp import openrouter
 from chatapp.accounts.keys import akey_store
@@ -101,6 +102,7 @@ async def _aprune(*, user: Any, now: datetime) -> None:
         await PkceFlow.objects.filter(pk__in=surplus).adelete()
 
 
+@sensitive_variables()
 async def apkce_start(*, user: Any) -> PkceStart:
     """Begin a flow for user: record it and return where to send the browser."""
     verifier, state = new_code_verifier(), secrets.token_urlsafe(STATE_BYTES)
@@ -176,6 +178,7 @@ def _exchange_failure(exc: openrouter.OpenRouterError) -> PkceFailure:
     )
 
 
+@sensitive_variables()
 async def _aexchange(*, code: str, verifier: str) -> str:
     if not code:
         raise PkceFailure(
@@ -192,6 +195,7 @@ async def _aexchange(*, code: str, verifier: str) -> str:
     return api_key
 
 
+@sensitive_variables()
 async def akey_info(api_key: str) -> openrouter.KeyInfo | None:
     """Return GET /key for a fresh key; None if OpenRouter cannot say right now."""
     try:
@@ -202,6 +206,7 @@ async def akey_info(api_key: str) -> openrouter.KeyInfo | None:
         return None
 
 
+@sensitive_variables()
 async def apkce_complete(*, user: Any, pending: Any, state: str, code: str) -> OpenRouterKey:
     """Finish a flow: check, claim, exchange, store. Raises PkceFailure, storing nothing."""
     _check_pending(pending, user=user, state=state)

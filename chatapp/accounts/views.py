@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chatapp import openrouter
@@ -66,6 +67,7 @@ def _account_redirect() -> HttpResponseRedirect:
 # --- the account page -------------------------------------------------------------------------
 
 
+@sensitive_variables()
 async def _arefresh_stats(key: OpenRouterKey) -> str | None:
     """Ask OpenRouter for the key's limit and usage; return an error sentence, if any."""
     try:
@@ -148,6 +150,7 @@ async def openrouter_start(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(start.authorize_url)
 
 
+@sensitive_variables()
 async def _acomplete(request: HttpRequest, user: User) -> str | None:
     """Run the callback; return the failure sentence, or None when the key was linked."""
     state, code = pkce.split_callback_query(
@@ -184,6 +187,7 @@ async def openrouter_callback(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@sensitive_variables()
 async def _alink_pasted(user: User, api_key: str) -> str | None:
     """Check the key with GET /key and store it; return why not, or None when stored."""
     try:
@@ -200,6 +204,7 @@ async def _alink_pasted(user: User, api_key: str) -> str | None:
     return None
 
 
+@sensitive_post_parameters("api_key")
 @login_required
 @require_POST
 async def openrouter_paste(request: HttpRequest) -> HttpResponse:

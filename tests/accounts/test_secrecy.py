@@ -16,7 +16,7 @@ from django.test import Client
 from chatapp.accounts import pkce
 from chatapp.accounts.keys import key_store, resolve_api_key
 from chatapp.accounts.models import OpenRouterKey, User
-from tests.accounts.conftest import local_path, start_flow
+from tests.accounts.conftest import local_path, location_of, query_of, start_flow
 
 PASTED_KEY = "sk-or-v1-" + "7b" * 32
 REFUSED_KEY = "sk-or-v1-invalid" + "9c" * 24
@@ -141,3 +141,39 @@ def test_a_page_with_a_linked_key_shows_only_the_masked_hint(alice, alice_client
     for path in ("/accounts/", "/"):
         text = alice_client.get(path).content.decode()
         assert key not in text and key[9:-4] not in text, path
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_error_report_from_inside_the_exchange_shows_no_secret(
+    alice, fake_openrouter, monkeypatch
+):
+    """Error e-mails and debug pages list each frame's variables; these frames hide theirs."""
+    from django.views.debug import ExceptionReporter
+
+    async def broken_write(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(OpenRouterKey.objects, "aupdate_or_create", broken_write)
+    start = await pkce.apkce_start(user=alice)
+    callback = location_of(start.authorize_url)
+    state, code = query_of(callback)["state"], query_of(callback)["code"]
+    try:
+        await pkce.apkce_complete(user=alice, pending=start.session_data, state=state, code=code)
+    except RuntimeError as exc:
+        report = ExceptionReporter(None, RuntimeError, exc, exc.__traceback__.tb_next)
+        frames = report.get_traceback_data()["frames"]
+    text = repr([(frame["function"], frame["vars"]) for frame in frames])
+    assert "apkce_complete" in text and "********" in text
+    for secret in (code, start.session_data["verifier"]):
+        assert secret not in text
+    assert "sk-or-v1-" not in text
+
+
+def test_the_paste_view_hides_the_key_from_error_reports(alice_client, fake_openrouter):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    response = alice_client.post("/accounts/openrouter/paste/", {"api_key": PASTED_KEY})
+    request = response.wsgi_request
+    assert request.sensitive_post_parameters == ("api_key",)
+    shown = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert shown["api_key"] != PASTED_KEY
