@@ -39,7 +39,7 @@ class BudgetSettings(models.Model):
 
 
 class UsageDaily(models.Model):
-    """Spend per local day, user, conversation, model and payer: a cache of Message rows.
+    """Spend per local day, user, model and payer: a cache of Message rows.
 
     Rebuilt per (user, day) from the rows themselves, never incremented, so it cannot drift
     from the sum of the stored costs (see chatapp/usage/rollup.py).
@@ -47,9 +47,6 @@ class UsageDaily(models.Model):
 
     day = models.DateField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    conversation = models.ForeignKey(
-        "chat.Conversation", on_delete=models.CASCADE, related_name="+"
-    )
     model = models.CharField(max_length=200, blank=True)
     paid_by = models.CharField(max_length=8, blank=True)
     cost_units = models.BigIntegerField(default=0, help_text="Cost in units of 10⁻¹⁰ USD.")
@@ -62,8 +59,7 @@ class UsageDaily(models.Model):
         verbose_name_plural = "daily usage"
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "day", "conversation", "model", "paid_by"],
-                name="usage_daily_unique",
+                fields=["user", "day", "model", "paid_by"], name="usage_daily_unique"
             )
         ]
         indexes = [
@@ -77,3 +73,107 @@ class UsageDaily(models.Model):
     @property
     def cost(self) -> Decimal:
         return Decimal(self.cost_units).scaleb(-COST_SCALE)
+
+
+class UserUsageDaily(models.Model):
+    """UsageDaily summed over models and payers: the users table without a model filter."""
+
+    day = models.DateField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    cost_units = models.BigIntegerField(default=0)
+    replies = models.PositiveIntegerField(default=0)
+    tokens = models.BigIntegerField(default=0)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "daily usage per user"
+        verbose_name_plural = "daily usage per user"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="usage_user_day_unique")
+        ]
+        indexes = [models.Index(fields=["day"], name="usage_user_day_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.user_id}"
+
+
+class SiteUsageDaily(models.Model):
+    """UsageDaily summed over users: totals, the chart and models for the whole site."""
+
+    day = models.DateField()
+    model = models.CharField(max_length=200, blank=True)
+    paid_by = models.CharField(max_length=8, blank=True)
+    cost_units = models.BigIntegerField(default=0)
+    replies = models.PositiveIntegerField(default=0)
+    tokens = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "daily usage of the site"
+        verbose_name_plural = "daily usage of the site"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "model", "paid_by"], name="usage_site_unique")
+        ]
+        indexes = [models.Index(fields=["model", "day"], name="usage_site_model_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.model} {self.paid_by}"
+
+
+class ConversationTotals(models.Model):
+    """A conversation's whole spend and the local days it spans (see rollup.py)."""
+
+    conversation = models.ForeignKey(
+        "chat.Conversation", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    cost_units = models.BigIntegerField(default=0)
+    replies = models.PositiveIntegerField(default=0)
+    tokens = models.BigIntegerField(default=0)
+    first_day = models.DateField()
+    last_day = models.DateField()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def cost(self) -> Decimal:
+        return Decimal(self.cost_units).scaleb(-COST_SCALE)
+
+
+class ConversationUsage(ConversationTotals):
+    class Meta:
+        verbose_name = "conversation usage"
+        verbose_name_plural = "conversation usage"
+        constraints = [models.UniqueConstraint(fields=["conversation"], name="usage_conv_unique")]
+        indexes = [
+            models.Index(fields=["-cost_units"], name="usage_conv_cost"),
+            models.Index(fields=["user", "-cost_units"], name="usage_conv_user_cost"),
+            models.Index(fields=["first_day"], name="usage_conv_first"),
+            models.Index(fields=["last_day"], name="usage_conv_last"),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id}"
+
+
+class ConversationModelUsage(ConversationTotals):
+    """The same per model, for the dashboard's model filter."""
+
+    model = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "conversation usage by model"
+        verbose_name_plural = "conversation usage by model"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "model"], name="usage_conv_model_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["model", "-cost_units"], name="usage_convm_model_cost"),
+            models.Index(fields=["first_day"], name="usage_convm_first"),
+            models.Index(fields=["last_day"], name="usage_convm_last"),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id} on {self.model}"

@@ -1,11 +1,19 @@
-"""The daily rollup (UsageDaily): a cache of Message rows that the dashboard reads.
+"""The rollups the dashboard reads: caches of Message rows, exact by construction.
 
-It stays exact because it is never incremented: each write recomputes one (user, local day)
-bucket from the message rows themselves, inside a transaction that holds a per-bucket lock, so
-the rollup equals the sum of the stored costs whatever order replies finish in and however
-often a cost is corrected. A post_save signal on Message calls it whenever a field that counts
-changes; code that writes messages with QuerySet.update() or deletes single messages calls
-usage_record() itself. `manage.py usage_rollup --check` proves it, `--rebuild` redoes it all.
+- UsageDaily: spend per (user, local day, model, payer) — totals, the chart, users, models
+  when a user is chosen; UserUsageDaily per (user, day) and SiteUsageDaily per (day, model,
+  payer) are the same sums, coarser, so that site-wide views read a few thousand rows;
+- ConversationUsage / ConversationModelUsage: each conversation's spend (in all, and per
+  model) and the local days it spans — the most expensive conversations.
+
+They stay exact because they are never incremented: each write recomputes one (user, local
+day) bucket, and the conversations in it, from the message rows themselves, inside a
+transaction that holds a per-bucket lock. So the rollups equal the sums of the stored costs
+whatever order replies finish in and however often a cost is corrected. A post_save signal on
+Message calls it whenever a field that counts changes, and deleting a conversation refreshes
+the days it spanned (signals.py); code that writes messages with QuerySet.update() or deletes
+single messages calls usage_record() / usage_day_refresh() itself.
+`manage.py usage_rollup --check` proves it, `--rebuild` redoes it all.
 """
 
 from __future__ import annotations
@@ -18,9 +26,16 @@ from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django.db import connection, transaction
+from django.db.models import Sum
 
 from chatapp.chat.models import Message
-from chatapp.usage.models import UsageDaily
+from chatapp.usage.models import (
+    ConversationModelUsage,
+    ConversationUsage,
+    SiteUsageDaily,
+    UsageDaily,
+    UserUsageDaily,
+)
 from chatapp.usage.money import usd_to_units
 from chatapp.usage.periods import day_bounds, local_zone
 
@@ -41,6 +56,7 @@ COUNTED_FIELDS = frozenset(
     }
 )
 BATCH = 5000
+SITE_LOCK = 7  # namespace of the per-day advisory lock of SiteUsageDaily
 
 _ROW_FIELDS = (
     "user_id",
@@ -53,7 +69,9 @@ _ROW_FIELDS = (
     "created_at",
 )
 Row = tuple[int, int, str, str, Decimal | None, int | None, int | None, datetime]
-Key = tuple[int, date, int, str, str]
+DayKey = tuple[int, date, str, str]  # user, day, model, payer
+ConvKey = tuple[int, int]  # conversation, user
+ConvModelKey = tuple[int, int, str]  # conversation, user, model
 
 
 @dataclass
@@ -61,6 +79,7 @@ class _Bucket:
     cost_units: int = 0
     replies: int = 0
     tokens: int = 0
+    first_at: datetime | None = field(default=None)
     last_at: datetime | None = field(default=None)
 
     def add(self, row: Row) -> None:
@@ -69,6 +88,17 @@ class _Bucket:
         self.tokens += (row[5] or 0) + (row[6] or 0)
         if self.last_at is None or row[7] > self.last_at:
             self.last_at = row[7]
+        if self.first_at is None or row[7] < self.first_at:
+            self.first_at = row[7]
+
+
+@dataclass
+class _Rollup:
+    days: dict[DayKey, _Bucket] = field(default_factory=dict)
+    convs: dict[ConvKey, _Bucket] = field(default_factory=dict)
+    conv_models: dict[ConvModelKey, _Bucket] = field(default_factory=dict)
+    users: dict[tuple[int, date], _Bucket] = field(default_factory=dict)
+    site: dict[tuple[date, str, str], _Bucket] = field(default_factory=dict)
 
 
 def _priced_rows() -> Any:
@@ -76,24 +106,33 @@ def _priced_rows() -> Any:
     return Message.objects.exclude(role=Message.Role.USER).values_list(*_ROW_FIELDS)
 
 
-def _aggregate(rows: Iterable[Row]) -> dict[Key, _Bucket]:
+def _add(table: dict[Any, _Bucket], key: Any, row: Row) -> None:
+    bucket = table.get(key)
+    if bucket is None:
+        bucket = table[key] = _Bucket()
+    bucket.add(row)
+
+
+def _aggregate(rows: Iterable[Row], *, days: bool = True, convs: bool = True) -> _Rollup:
     zone = local_zone()
-    buckets: dict[Key, _Bucket] = {}
+    rollup = _Rollup()
     for row in rows:
-        key = (row[0], row[7].astimezone(zone).date(), row[1], row[2], row[3])
-        bucket = buckets.get(key)
-        if bucket is None:
-            bucket = buckets[key] = _Bucket()
-        bucket.add(row)
-    return buckets
+        if days:
+            day = row[7].astimezone(zone).date()
+            _add(rollup.days, (row[0], day, row[2], row[3]), row)
+            _add(rollup.users, (row[0], day), row)
+            _add(rollup.site, (day, row[2], row[3]), row)
+        if convs:
+            _add(rollup.convs, (row[1], row[0]), row)
+            _add(rollup.conv_models, (row[1], row[0], row[2]), row)
+    return rollup
 
 
-def _instances(buckets: dict[Key, _Bucket]) -> Iterator[UsageDaily]:
-    for (user_id, day, conversation_id, model, paid_by), b in buckets.items():
+def _day_rows(buckets: dict[DayKey, _Bucket]) -> Iterator[UsageDaily]:
+    for (user_id, day, model, paid_by), b in buckets.items():
         yield UsageDaily(
             user_id=user_id,
             day=day,
-            conversation_id=conversation_id,
             model=model,
             paid_by=paid_by,
             cost_units=b.cost_units,
@@ -103,32 +142,123 @@ def _instances(buckets: dict[Key, _Bucket]) -> Iterator[UsageDaily]:
         )
 
 
+def _user_rows(buckets: dict[tuple[int, date], _Bucket]) -> Iterator[UserUsageDaily]:
+    for (user_id, day), b in buckets.items():
+        yield UserUsageDaily(
+            user_id=user_id,
+            day=day,
+            cost_units=b.cost_units,
+            replies=b.replies,
+            tokens=b.tokens,
+            last_at=cast(datetime, b.last_at),
+        )
+
+
+def _site_rows(buckets: dict[tuple[date, str, str], _Bucket]) -> Iterator[SiteUsageDaily]:
+    for (day, model, paid_by), b in buckets.items():
+        yield SiteUsageDaily(
+            day=day,
+            model=model,
+            paid_by=paid_by,
+            cost_units=b.cost_units,
+            replies=b.replies,
+            tokens=b.tokens,
+        )
+
+
+def _span(b: _Bucket) -> dict[str, Any]:
+    zone = local_zone()
+    return {
+        "cost_units": b.cost_units,
+        "replies": b.replies,
+        "tokens": b.tokens,
+        "first_day": cast(datetime, b.first_at).astimezone(zone).date(),
+        "last_day": cast(datetime, b.last_at).astimezone(zone).date(),
+    }
+
+
+def _conv_rows(buckets: dict[ConvKey, _Bucket]) -> Iterator[ConversationUsage]:
+    for (conversation_id, user_id), b in buckets.items():
+        yield ConversationUsage(conversation_id=conversation_id, user_id=user_id, **_span(b))
+
+
+def _conv_model_rows(buckets: dict[ConvModelKey, _Bucket]) -> Iterator[ConversationModelUsage]:
+    for (conversation_id, user_id, model), b in buckets.items():
+        yield ConversationModelUsage(
+            conversation_id=conversation_id, user_id=user_id, model=model, **_span(b)
+        )
+
+
 def _lock_bucket(user_id: int, day: date) -> None:
     # Two replies of one user finishing at once must not both write a stale bucket: the
     # second waits, then (READ COMMITTED) reads the first one's committed row. SQLite
     # serialises writers already (transactions begin IMMEDIATE).
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s)", [user_id * 1_000_000 + day.toordinal()]
-            )
+            key = user_id * 1_000_000 + day.toordinal()
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def usage_day_refresh(*, user_id: int, day: date) -> None:
-    """Recompute one user's rollup rows for one local day from their message rows."""
+def _site_day_refresh(day: date) -> None:
+    # Summed from the day's UsageDaily rows (a few hundred), under a lock per day.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SITE_LOCK, day.toordinal()])
+    sums = (
+        UsageDaily.objects.filter(day=day)
+        .values("model", "paid_by")
+        .annotate(units=Sum("cost_units"), n=Sum("replies"), tok=Sum("tokens"))
+        .order_by()
+    )
+    rows = [
+        SiteUsageDaily(
+            day=day,
+            model=r["model"],
+            paid_by=r["paid_by"],
+            cost_units=int(r["units"]),
+            replies=int(r["n"]),
+            tokens=int(r["tok"]),
+        )
+        for r in sums
+    ]
+    SiteUsageDaily.objects.filter(day=day).delete()
+    SiteUsageDaily.objects.bulk_create(rows)
+
+
+def _conversations_refresh(conversation_ids: set[int]) -> None:
+    rollup = _aggregate(_priced_rows().filter(conversation_id__in=conversation_ids), days=False)
+    ConversationUsage.objects.filter(conversation_id__in=conversation_ids).delete()
+    ConversationModelUsage.objects.filter(conversation_id__in=conversation_ids).delete()
+    ConversationUsage.objects.bulk_create(_conv_rows(rollup.convs))
+    ConversationModelUsage.objects.bulk_create(_conv_model_rows(rollup.conv_models))
+
+
+def usage_day_refresh(*, user_id: int, day: date, conversation_ids: Iterable[int] = ()) -> None:
+    """Recompute one user's rollup rows for one local day, and its conversations', from the
+    message rows; `conversation_ids` adds conversations that may have left that day."""
     start, end = day_bounds(day)
     with transaction.atomic():
         _lock_bucket(user_id, day)
-        rows = _priced_rows().filter(user_id=user_id, created_at__gte=start, created_at__lt=end)
-        buckets = _aggregate(rows)
+        rows = list(
+            _priced_rows().filter(user_id=user_id, created_at__gte=start, created_at__lt=end)
+        )
+        rollup = _aggregate(rows, convs=False)
         UsageDaily.objects.filter(user_id=user_id, day=day).delete()
-        UsageDaily.objects.bulk_create(_instances(buckets))
+        UsageDaily.objects.bulk_create(_day_rows(rollup.days))
+        UserUsageDaily.objects.filter(user_id=user_id, day=day).delete()
+        UserUsageDaily.objects.bulk_create(_user_rows(rollup.users))
+        _site_day_refresh(day)
+        conversations = {row[1] for row in rows} | set(conversation_ids)
+        if conversations:
+            _conversations_refresh(conversations)
 
 
 def usage_record(*, message: Message) -> None:
-    """Bring the rollup up to date with `message` (call after saving its cost)."""
+    """Bring the rollups up to date with `message` (call after saving its cost)."""
     usage_day_refresh(
-        user_id=message.user_id, day=message.created_at.astimezone(local_zone()).date()
+        user_id=message.user_id,
+        day=message.created_at.astimezone(local_zone()).date(),
+        conversation_ids=[message.conversation_id],
     )
 
 
@@ -137,30 +267,76 @@ async def ausage_record(*, message: Message) -> None:
     await sync_to_async(usage_record)(message=message)
 
 
+ROLLUPS = (UsageDaily, UserUsageDaily, SiteUsageDaily, ConversationUsage, ConversationModelUsage)
+
+
 def usage_rollup_rebuild() -> int:
-    """Recompute the whole rollup from the message rows; return the number of rollup rows."""
+    """Recompute every rollup from the message rows; return the number of daily rows."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
+            tables = ", ".join(m._meta.db_table for m in ROLLUPS)
             with connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {UsageDaily._meta.db_table} IN EXCLUSIVE MODE")
-        UsageDaily.objects.all().delete()
-        buckets = _aggregate(_priced_rows().iterator(chunk_size=BATCH * 4))
-        UsageDaily.objects.bulk_create(_instances(buckets), batch_size=BATCH)
-    return len(buckets)
+                cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+        for model in ROLLUPS:
+            model.objects.all().delete()
+        rollup = _aggregate(_priced_rows().iterator(chunk_size=BATCH * 4))
+        UsageDaily.objects.bulk_create(_day_rows(rollup.days), batch_size=BATCH)
+        UserUsageDaily.objects.bulk_create(_user_rows(rollup.users), batch_size=BATCH)
+        SiteUsageDaily.objects.bulk_create(_site_rows(rollup.site), batch_size=BATCH)
+        ConversationUsage.objects.bulk_create(_conv_rows(rollup.convs), batch_size=BATCH)
+        ConversationModelUsage.objects.bulk_create(
+            _conv_model_rows(rollup.conv_models), batch_size=BATCH
+        )
+    return len(rollup.days)
 
 
 def usage_rollup_drift() -> list[str]:
-    """Return a line per (user, day) where the rollup differs from the message rows."""
-    expected: dict[tuple[int, date], tuple[int, int, int]] = {}
-    for (user_id, day, *_), b in _aggregate(_priced_rows().iterator(chunk_size=BATCH * 4)).items():
-        c, r, t = expected.get((user_id, day), (0, 0, 0))
-        expected[(user_id, day)] = (c + b.cost_units, r + b.replies, t + b.tokens)
-    actual: dict[tuple[int, date], tuple[int, int, int]] = {}
-    for row in UsageDaily.objects.values_list("user_id", "day", "cost_units", "replies", "tokens"):
-        c, r, t = actual.get((row[0], row[1]), (0, 0, 0))
-        actual[(row[0], row[1])] = (c + row[2], r + row[3], t + row[4])
+    """Return a line per rollup row that differs from what the message rows say."""
+    expected = _aggregate(_priced_rows().iterator(chunk_size=BATCH * 4))
+    drift = _diff("daily", _day_rows(expected.days), UsageDaily.objects.all(), _day_key)
+    drift += _diff(
+        "conversation", _conv_rows(expected.convs), ConversationUsage.objects.all(), _conv_key
+    )
+    drift += _diff(
+        "conversation/model",
+        _conv_model_rows(expected.conv_models),
+        ConversationModelUsage.objects.all(),
+        _conv_model_key,
+    )
+    return drift
+
+
+def _day_key(r: Any) -> tuple[Any, ...]:
+    return (r.user_id, r.day, r.model, r.paid_by)
+
+
+def _user_key(r: Any) -> tuple[Any, ...]:
+    return (r.user_id, r.day)
+
+
+def _site_key(r: Any) -> tuple[Any, ...]:
+    return (r.day, r.model, r.paid_by)
+
+
+def _conv_key(r: Any) -> tuple[Any, ...]:
+    return (r.conversation_id,)
+
+
+def _conv_model_key(r: Any) -> tuple[Any, ...]:
+    return (r.conversation_id, r.model)
+
+
+_COMPARED = ("user_id", "cost_units", "replies", "tokens", "first_day", "last_day", "last_at")
+
+
+def _diff(name: str, expected: Iterable[Any], actual: Iterable[Any], key: Any) -> list[str]:
+    def values(r: Any) -> tuple[Any, ...]:
+        return tuple(getattr(r, f, None) for f in _COMPARED)
+
+    want = {key(r): values(r) for r in expected}
+    have = {key(r): values(r) for r in actual}
     return [
-        f"user {key[0]} on {key[1]}: rollup {actual.get(key)} != messages {expected.get(key)}"
-        for key in sorted(expected.keys() | actual.keys())
-        if expected.get(key) != actual.get(key)
+        f"{name} {k}: rollup {have.get(k)} != messages {want.get(k)}"
+        for k in sorted(want.keys() | have.keys(), key=str)
+        if want.get(k) != have.get(k)
     ]

@@ -11,12 +11,19 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from chatapp.chat.models import Message
-from chatapp.usage.models import UsageDaily
-from chatapp.usage.money import ZERO, units_to_usd
+from chatapp.accounts.models import User
+from chatapp.chat.models import Conversation, Message
+from chatapp.usage.models import (
+    ConversationModelUsage,
+    ConversationUsage,
+    SiteUsageDaily,
+    UsageDaily,
+    UserUsageDaily,
+)
+from chatapp.usage.money import ZERO, units_to_usd, usd_to_units
 from chatapp.usage.periods import day_bounds, local_today
 
 OTHER = "Other"
@@ -64,16 +71,19 @@ class Row:
         return self.spend / self.replies if self.replies else ZERO
 
 
-def _rows(*, user_id: int | None = None, model: str | None = None) -> QuerySet[UsageDaily]:
-    qs = UsageDaily.objects.all()
-    if user_id is not None:
-        qs = qs.filter(user_id=user_id)
+def _rows(*, user_id: int | None = None, model: str | None = None) -> QuerySet[Any]:
+    # The whole site reads the per-(day, model, payer) sums; one person, their own rows.
+    qs: QuerySet[Any] = (
+        SiteUsageDaily.objects.all()
+        if user_id is None
+        else UsageDaily.objects.filter(user_id=user_id)
+    )
     if model:
         qs = qs.filter(model=model)
     return qs
 
 
-def _in_range(f: Filters) -> QuerySet[UsageDaily]:
+def _in_range(f: Filters) -> QuerySet[Any]:
     return _rows(user_id=f.user_id, model=f.model).filter(day__gte=f.start, day__lte=f.end)
 
 
@@ -135,44 +145,97 @@ def usage_by_model(f: Filters, *, limit: int | None = None) -> list[Row]:
 
 def usage_by_user(f: Filters, *, limit: int = TABLE_LIMIT) -> tuple[list[Row], int]:
     """Return the top spenders (most first) and how many users spent in the range."""
-    grouped = (
-        _in_range(f)
-        .values("user_id", "user__username")
+    qs: QuerySet[Any] = (
+        UsageDaily.objects.filter(model=f.model) if f.model else UserUsageDaily.objects.all()
+    )
+    if f.user_id is not None:
+        qs = qs.filter(user_id=f.user_id)
+    grouped = list(
+        qs.filter(day__gte=f.start, day__lte=f.end)
+        .values("user_id")
         .annotate(**_sums(), last=Max("last_at"))
-        .order_by("-units", "user__username")
+        .order_by("-units", "user_id")
+    )
+    # Names only for the rows shown: joining users into the aggregate would group every row.
+    top = grouped[:limit]
+    names = dict(
+        User.objects.filter(pk__in=[r["user_id"] for r in top]).values_list("pk", "username")
     )
     rows = [
         Row(
             key=r["user_id"],
-            label=r["user__username"],
+            label=names.get(r["user_id"], ""),
             spend=units_to_usd(r["units"]),
             replies=r["n"],
             tokens=r["tok"],
             last_at=r["last"],
         )
-        for r in grouped[:limit]
+        for r in top
     ]
-    count = _in_range(f).aggregate(n=Count("user_id", distinct=True))["n"]
-    return rows, count
+    return rows, len(grouped)
 
 
 def usage_top_conversations(f: Filters, *, limit: int = 20) -> list[Row]:
-    grouped = (
-        _in_range(f)
-        .values("conversation_id", "conversation__title", "user__username")
-        .annotate(**_sums())
-        .order_by("-units", "conversation_id")
+    """Return the conversations that cost most in the range (with a model filter: on it).
+
+    Exact without summing every conversation: one that lies wholly inside the range spent
+    its whole total there (an index gives the largest at once); only the few that straddle
+    an edge of the range are summed from their message rows.
+    """
+    table = ConversationModelUsage if f.model else ConversationUsage
+    qs: QuerySet[Any] = table.objects.all()
+    if f.model:
+        qs = qs.filter(model=f.model)
+    if f.user_id is not None:
+        qs = qs.filter(user_id=f.user_id)
+    inside = qs.filter(first_day__gte=f.start, last_day__lte=f.end).order_by("-cost_units")
+    spend = {r.conversation_id: (r.cost_units, r.replies, r.tokens) for r in inside[:limit]}
+    straddling = qs.filter(first_day__lte=f.end, last_day__gte=f.start).filter(
+        Q(first_day__lt=f.start) | Q(last_day__gt=f.end)
     )
+    spend.update(_conversation_spend(f, list(straddling.values_list("conversation_id", flat=True))))
+    top = sorted(spend.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+    return _conversation_rows(top)
+
+
+def _conversation_spend(f: Filters, ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    if not ids:
+        return {}
+    start, _ = day_bounds(f.start)
+    _, end = day_bounds(f.end)
+    rows = Message.objects.filter(
+        conversation_id__in=ids, created_at__gte=start, created_at__lt=end
+    )
+    rows = rows.exclude(role=Message.Role.USER)
+    if f.model:
+        rows = rows.filter(model_used=f.model)
+    spend: dict[int, tuple[int, int, int]] = {}
+    for conv_id, cost, prompt, completion in rows.values_list(
+        "conversation_id", "cost", "prompt_tokens", "completion_tokens"
+    ):
+        units, replies, tokens = spend.get(conv_id, (0, 0, 0))
+        spend[conv_id] = (
+            units + usd_to_units(cost),
+            replies + 1,
+            tokens + (prompt or 0) + (completion or 0),
+        )
+    return spend
+
+
+def _conversation_rows(top: list[tuple[int, tuple[int, int, int]]]) -> list[Row]:
+    convs = Conversation.objects.filter(pk__in=[k for k, _ in top]).select_related("owner")
+    by_id = {c.pk: c for c in convs.only("title", "owner__username")}
     return [
         Row(
-            key=r["conversation_id"],
-            label=r["conversation__title"] or f"Conversation {r['conversation_id']}",
-            owner=r["user__username"],
-            spend=units_to_usd(r["units"]),
-            replies=r["n"],
-            tokens=r["tok"],
+            key=conv_id,
+            label=str(by_id[conv_id]) if conv_id in by_id else f"Conversation {conv_id}",
+            owner=by_id[conv_id].owner.username if conv_id in by_id else "",
+            spend=units_to_usd(units),
+            replies=replies,
+            tokens=tokens,
         )
-        for r in grouped[:limit]
+        for conv_id, (units, replies, tokens) in top
+        if units or replies
     ]
 
 

@@ -1,13 +1,15 @@
-"""Keep the daily rollup in step with every Message save that changes spend."""
+"""Keep the rollups in step with every save that changes spend, and with deletions."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from chatapp.chat.models import Message
+from chatapp.chat.models import Conversation, Message
+from chatapp.usage.models import ConversationUsage
 from chatapp.usage.periods import local_day
 from chatapp.usage.rollup import COUNTED_FIELDS, usage_day_refresh
 
@@ -19,22 +21,51 @@ def _counts(update_fields: Any) -> bool:
 
 @receiver(pre_save, sender=Message, dispatch_uid="usage_remember_bucket")
 def _remember_bucket(sender: type[Message], instance: Message, **kwargs: Any) -> None:
-    # A save that moves a reply to another user or day must also empty its old bucket.
+    # A save that moves a reply to another user, day or conversation must empty its old bucket.
     if instance.pk is None or not _counts(kwargs.get("update_fields")):
         return
-    old = Message.objects.filter(pk=instance.pk).values_list("user_id", "created_at").first()
-    instance._usage_old_bucket = (old[0], local_day(old[1])) if old else None  # type: ignore[attr-defined]
+    old = (
+        Message.objects.filter(pk=instance.pk)
+        .values_list("user_id", "created_at", "conversation_id")
+        .first()
+    )
+    instance._usage_old = old  # type: ignore[attr-defined]
 
 
 @receiver(post_save, sender=Message, dispatch_uid="usage_refresh_bucket")
 def _refresh_bucket(sender: type[Message], instance: Message, **kwargs: Any) -> None:
     if kwargs.get("raw") or not _counts(kwargs.get("update_fields")):
         return
-    buckets = {(instance.user_id, local_day(instance.created_at))}
-    old = getattr(instance, "_usage_old_bucket", None)
-    if old:
-        buckets.add(old)
+    old = getattr(instance, "_usage_old", None)
     if instance.role == Message.Role.USER and not old:
         return
-    for user_id, day in buckets:
+    conversations = {instance.conversation_id}
+    if old:
+        conversations.add(old[2])
+        if (old[0], local_day(old[1])) != (instance.user_id, local_day(instance.created_at)):
+            usage_day_refresh(user_id=old[0], day=local_day(old[1]))
+    usage_day_refresh(
+        user_id=instance.user_id,
+        day=local_day(instance.created_at),
+        conversation_ids=conversations,
+    )
+
+
+@receiver(pre_delete, sender=Conversation, dispatch_uid="usage_remember_conversation")
+def _remember_conversation(
+    sender: type[Conversation], instance: Conversation, **kwargs: Any
+) -> None:
+    span = ConversationUsage.objects.filter(conversation_id=instance.pk).first()
+    instance._usage_span = (span.user_id, span.first_day, span.last_day) if span else None  # type: ignore[attr-defined]
+
+
+@receiver(post_delete, sender=Conversation, dispatch_uid="usage_forget_conversation")
+def _forget_conversation(sender: type[Conversation], instance: Conversation, **kwargs: Any) -> None:
+    # Its messages are gone: the days it spanned must no longer count them.
+    span = getattr(instance, "_usage_span", None)
+    if not span:
+        return
+    user_id, day, last = span
+    while day <= last:
         usage_day_refresh(user_id=user_id, day=day)
+        day += timedelta(days=1)
