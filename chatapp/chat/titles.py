@@ -45,6 +45,9 @@ async def title_start_if_new(
     """Name `conversation` in the background if this was its first reply and it has no title."""
     if conversation.title or reply.status != Message.Status.COMPLETE:
         return
+    # The copy in hand may be stale: an earlier reply may have named it since.
+    if not await Conversation.objects.filter(pk=conversation.pk, title="").aexists():
+        return
     first = await (
         conversation.messages.filter(role=Message.Role.USER).order_by("created_at", "id").afirst()
     )
