@@ -6,8 +6,9 @@ The stand-in runs in another process, so time.process_time() here counts only th
 HTTP reads, SSE parsing (httpx-sse), JSON decoding and the typed events. Two pacings:
 "burst" (the server writes as fast as it can: the cost of parsing and translating events) and
 "paced" (one event per network read, as a model streams at --paced-rate tokens/s: adds the
-cost of waking up for every read). For scale, "floor" is a bare asyncio socket reading the same
-paced stream and doing nothing with it: the event loop and the kernel alone.
+cost of waking up for every read). For scale, "httpx" reads the same paced stream with a bare
+httpx.AsyncClient (aiter_raw, no parsing: the transport alone; a baseline, so this file imports
+httpx too), and "floor" reads it from a bare asyncio socket: the event loop and kernel alone.
 Goal: under 0.05 CPU-seconds per 1,000 tokens.
 """
 
@@ -90,19 +91,47 @@ async def one_raw_stream(port: int, tokens: int) -> tuple[int, float, float]:
     return tokens, time.process_time() - cpu, time.perf_counter() - wall
 
 
-async def measure(runs: int, port: int, tokens: int, raw: bool) -> list[tuple[int, float, float]]:
+async def one_httpx_stream(port: int, tokens: int) -> tuple[int, float, float]:
+    """The transport alone: the same request through a bare httpx client, bytes discarded."""
+    import httpx
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    body = {
+        "model": "openai/gpt-4o-mini",
+        "stream": True,
+        "messages": [{"role": "user", "content": "b"}],
+    }
+    async with (
+        httpx.AsyncClient() as client,
+        client.stream(
+            "POST",
+            f"http://127.0.0.1:{port}/api/v1/chat/completions",
+            json=body,
+            headers={"Authorization": "Bearer sk-or-v1-bench"},
+        ) as response,
+    ):
+        async for _ in response.aiter_raw():
+            pass
+    return tokens, time.process_time() - cpu, time.perf_counter() - wall
+
+
+async def measure(runs: int, port: int, tokens: int, mode: str) -> list[tuple[int, float, float]]:
     async def one() -> tuple[int, float, float]:
-        return await (one_raw_stream(port, tokens) if raw else one_stream())
+        if mode == "floor":
+            return await one_raw_stream(port, tokens)
+        if mode == "httpx":
+            return await one_httpx_stream(port, tokens)
+        return await one_stream()
 
     await one()  # warm-up: imports, the pooled connection, caches
     return [await one() for _ in range(runs)]
 
 
-def bench(name: str, rate: float, tokens: int, runs: int, raw: bool = False) -> None:
+def bench(name: str, rate: float, tokens: int, runs: int) -> None:
     process, port = start_stand_in(rate, tokens)
     try:
         settings.OPENROUTER_BASE_URL = f"http://127.0.0.1:{port}/api/v1"
-        results = asyncio.run(measure(runs, port, tokens, raw))
+        results = asyncio.run(measure(runs, port, tokens, name))
     finally:
         process.terminate()
         process.wait()
@@ -129,7 +158,8 @@ def main() -> None:
     )
     bench("burst", 0, options.tokens, options.runs)
     bench("paced", options.paced_rate, options.tokens, options.runs)
-    bench("floor", options.paced_rate, options.tokens, options.runs, raw=True)
+    bench("httpx", options.paced_rate, options.tokens, options.runs)
+    bench("floor", options.paced_rate, options.tokens, options.runs)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
