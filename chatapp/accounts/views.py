@@ -4,6 +4,7 @@ import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -93,6 +94,17 @@ async def _arefresh_stats_quickly(key: OpenRouterKey) -> str | None:
         return "OpenRouter did not answer quickly, so these figures may be out of date."
 
 
+def _site_url_mismatch(request: HttpRequest) -> str | None:
+    """Return CHATAPP_SITE_URL when this page is open at another address.
+
+    OpenRouter sends people back to CHATAPP_SITE_URL; at another address the browser has no
+    session there and the connection cannot complete.
+    """
+    site = urlsplit(settings.CHATAPP_SITE_URL)
+    here = (request.scheme, request.get_host())
+    return None if here == (site.scheme, site.netloc) else settings.CHATAPP_SITE_URL
+
+
 def _stale(key: OpenRouterKey) -> bool:
     return key.checked_at is None or timezone.now() - key.checked_at > STATS_MAX_AGE
 
@@ -105,6 +117,7 @@ async def _acontext(request: HttpRequest, user: User, **forms: Any) -> dict[str,
     return {
         "key": key,
         "refresh_error": refresh_error,
+        "site_url_mismatch": _site_url_mismatch(request),
         "operator_status": operator_key_status(user),
         "paste_form": forms.get("paste_form") or PasteKeyForm(),
         "cap_form": forms.get("cap_form")

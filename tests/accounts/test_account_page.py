@@ -243,3 +243,11 @@ def test_the_page_does_not_wait_long_for_a_slow_openrouter(
         response = alice_client.get("/accounts/")
     assert response.status_code == 200
     assert "did not answer quickly" in response.content.decode()
+
+
+def test_the_page_warns_when_it_is_open_at_another_address_than_the_site_url(alice_client):
+    with override_settings(CHATAPP_SITE_URL="http://testserver"):
+        assert "will send you back to" not in alice_client.get("/accounts/").content.decode()
+    with override_settings(CHATAPP_SITE_URL="https://chat.example.com"):
+        text = alice_client.get("/accounts/").content.decode()
+    assert "OpenRouter will send you back to https://chat.example.com" in text

@@ -132,7 +132,9 @@ async def chat(socket: Socket) -> int:
     await socket.until("done")
     for marker in ("[[midstream-error]] [[tokens:20]]", "[[error:402]]", "[[error:401]]"):
         await socket.send(**send_frame(f"trouble {marker}", conversation))
-        await socket.until("done")
+        done = await socket.until("done")
+    # The 401 asks, in the chat, to connect again.
+    assert "Connect your OpenRouter account again" in done["message"]["error_text"]
     # The 401 marked the key invalid and there is no operator key for Alice: refused.
     await socket.send(**send_frame("anyone there?", conversation))
     refused = await socket.until("error")
