@@ -2,6 +2,7 @@
 """The two commands of the quick start, and a few more for developers.
 
     python3 dev.py run     set everything up, start the app at http://localhost:8000
+                           (--fake-openrouter: offline, against the stand-in OpenRouter)
     python3 dev.py test    set everything up, run the whole test suite (extra args go to pytest)
     python3 dev.py lint    ruff and mypy
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -63,12 +65,46 @@ def run(args: list[str]) -> None:
     env.setdefault("DJANGO_DEBUG", "true")
     manage("migrate", "--noinput", env=env)
     port = os.environ.get("PORT", "8000")
+    daphne = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", port, "chatapp.asgi:application"]
+    if "--fake-openrouter" in args:
+        run_with_fake_openrouter(daphne, env)
+        return
     print(f"• chatapp is starting at http://localhost:{port}  (Ctrl+C stops it)", flush=True)
-    os.execve(
-        str(BIN / "daphne"),
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", port, "chatapp.asgi:application"],
-        env,
+    os.execve(daphne[0], daphne, env)
+
+
+def run_with_fake_openrouter(daphne: list[str], env: dict[str, str]) -> None:
+    """Try it offline: the stand-in OpenRouter on FAKE_OPENROUTER_PORT (8001), the app on it."""
+    fake_port = env.get("FAKE_OPENROUTER_PORT", "8001")
+    fake = subprocess.Popen(
+        [str(PYTHON), "-m", "chatapp.openrouter.fake", "--port", fake_port],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    root = f"http://127.0.0.1:{fake_port}"
+    env.update(OPENROUTER_BASE_URL=f"{root}/api/v1", OPENROUTER_AUTH_URL=f"{root}/auth")
+    # Any sign-up can chat at once: the stand-in accepts this made-up operator key.
+    env.setdefault("OPENROUTER_API_KEY", "sk-or-v1-offline-operator")
+    env.setdefault("CHATAPP_OPERATOR_KEY_POLICY", "all")
+    # A plain `kill` stops both as Ctrl+C does (subprocess.run then kills daphne too).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        assert fake.stdout is not None
+        if "listening on" not in fake.stdout.readline():  # it prints this once it accepts
+            sys.exit(f"The stand-in OpenRouter did not start; is port {fake_port} free?")
+        manage("sync_models", env=env)
+        print(
+            f"• chatapp (offline, stand-in OpenRouter at {root}) is starting at "
+            f"http://localhost:{daphne[4]}  (Ctrl+C stops both)",
+            flush=True,
+        )
+        subprocess.run(daphne, cwd=ROOT, env=env)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.terminate()
+        fake.wait()
 
 
 # Tests run with debug off, as production does, so they need secrets: throwaway ones.
