@@ -75,10 +75,25 @@ def _cases() -> list[tuple[str, Callable[[], Any]]]:
             "user's replies page (50 rows)",
             lambda: list(s.usage_user_replies(by_user, user_id=user_id)[:50]),
         ),
-        ("user's replies count", lambda: s.usage_user_replies(by_user, user_id=user_id).count()),
+        ("whole page GET /dashboard/costs/ (30 days, HTTP + render)", _http("")),
+        ("whole page GET /dashboard/costs/ (366 days)", _http(f"?start={year.start}")),
         ("budget_check (heaviest user)", lambda: budget_check(user=_capped(user), paid_by="user")),
         ("usage_record (rollup refresh of a user-day)", lambda: usage_record(message=latest)),
     ]
+
+
+def _http(query: str) -> Callable[[], Any]:
+    from django.test import Client
+
+    staff, _ = User.objects.get_or_create(username="bench-staff", defaults={"is_staff": True})
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(staff)
+
+    def get() -> None:
+        response = client.get("/dashboard/costs/" + query)
+        assert response.status_code == 200, response.status_code
+
+    return get
 
 
 def _capped(user: User) -> User:
@@ -148,7 +163,7 @@ def main() -> None:
         verdict = "ok" if p95 <= 100 else "MISSED"
         rows.append(f"| {name} | {p50:.1f} | {p95:.1f} | {verdict} |")
         print(rows[-1], flush=True)
-        if not args.no_plans and not name.startswith(("everything", "usage_record")):
+        if not args.no_plans and not name.startswith(("everything", "usage_record", "whole")):
             plans.append((name, _plans(fn)))
     report = _report(rows, plans, version, args.runs)
     if args.write:

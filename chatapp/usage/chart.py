@@ -17,25 +17,33 @@ LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 30
 MAX_X_LABELS = 10
 
 
+# Coordinates are formatted here, once: a year of stacked bars is thousands of rectangles, and
+# template filters on each would cost more than the queries behind the page.
+
+
 @dataclass(frozen=True)
 class Segment:
-    y: float
-    height: float
+    y: str
+    height: str
     css: str
     title: str
 
 
 @dataclass
 class Bar:
-    x: float
-    width: float
+    x: str
+    width: str
     segments: list[Segment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Tick:
-    pos: float
+    pos: str
     label: str
+
+
+def _n(value: float) -> str:
+    return f"{value:.2f}"
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,10 @@ class Chart:
     x_ticks: list[Tick]
     legend: list[Legend]
     empty: bool
+
+    @property
+    def mid_x(self) -> int:
+        return (self.plot_left + self.plot_right) // 2
 
 
 def _nice_ceiling(value: Decimal) -> Decimal:
@@ -93,7 +105,7 @@ def spend_chart(
     css = {name: _css(i, name, other) for i, name in enumerate(names)}
     bars = []
     for i, day in enumerate(days):
-        bar = Bar(x=LEFT + i * slot + slot * 0.14, width=max(slot * 0.72, 1.0))
+        bar = Bar(x=_n(LEFT + i * slot + slot * 0.14), width=_n(max(slot * 0.72, 1.0)))
         base = float(TOP + plot_h)
         for name in names:
             value = per_day[day].get(name)
@@ -102,15 +114,15 @@ def spend_chart(
             h = float(value) * scale
             base -= h
             title = f"{day.isoformat()} · {name} · ${usd_text(value)}"
-            bar.segments.append(Segment(y=base, height=h, css=css[name], title=title))
+            bar.segments.append(Segment(y=_n(base), height=_n(h), css=css[name], title=title))
         bars.append(bar)
     y_ticks = [
-        Tick(pos=TOP + plot_h - plot_h * n / 4, label=_tick_label(top * n / 4, top))
+        Tick(pos=_n(TOP + plot_h - plot_h * n / 4), label=_tick_label(top * n / 4, top))
         for n in range(5)
     ]
     every = max(1, -(-len(days) // MAX_X_LABELS))
     x_ticks = [
-        Tick(pos=LEFT + i * slot + slot / 2, label=f"{day:%b} {day.day}")
+        Tick(pos=_n(LEFT + i * slot + slot / 2), label=f"{day:%b} {day.day}")
         for i, day in enumerate(days)
         if i % every == 0
     ]

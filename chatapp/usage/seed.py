@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from django.core.management.color import no_style
 from django.db import connection, transaction
-from django.db.models import Field, Max, Model
+from django.db.models import Max, Model
 
 from chatapp.accounts.models import User
 from chatapp.chat.models import Conversation, Message
@@ -131,7 +131,8 @@ def _insert_writer(model: type[Model], columns: list[str], rows: Iterator[tuple[
     table = model._meta.db_table
     marks = ", ".join(["%s"] * len(columns))
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-    fields = [cast(Field, model._meta.get_field(c.removesuffix("_id"))) for c in columns]
+    by_column = {f.column: f for f in model._meta.concrete_fields}
+    fields = [by_column[c] for c in columns]
     with connection.cursor() as cursor:
         batch: list[list[Any]] = []
         for row in rows:
