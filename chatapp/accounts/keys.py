@@ -122,6 +122,7 @@ def _is_same_key(row: OpenRouterKey, api_key: str | None) -> bool:
     return api_key is None or _usable_user_key(row) == api_key
 
 
+@sensitive_variables()
 def key_mark_invalid(*, user: Any, api_key: str | None = None) -> None:
     """Record that OpenRouter refused the user's own key (a 401), until they link one again.
 
@@ -133,6 +134,7 @@ def key_mark_invalid(*, user: Any, api_key: str | None = None) -> None:
         OpenRouterKey.objects.filter(pk=row.pk).update(is_valid=False, updated_at=timezone.now())
 
 
+@sensitive_variables()
 async def akey_mark_invalid(*, user: Any, api_key: str | None = None) -> None:
     row = await OpenRouterKey.objects.filter(user_id=user.pk).afirst()
     if row is not None and _is_same_key(row, api_key):
