@@ -44,9 +44,10 @@ def usd_text(value: Decimal) -> str:
 
 
 def usd_short(value: Decimal) -> str:
-    """Return `value` rounded for prose: cents, or four places below a dollar."""
-    places = Decimal("0.01") if abs(value) >= 1 or not value else Decimal("0.0001")
-    return f"${value.quantize(places):,}"
+    """Return `value` rounded for prose: cents, or four places for fractions of a cent."""
+    cents = value.quantize(Decimal("0.01"))
+    exact_or_large = cents == value or abs(value) >= 1
+    return f"${cents if exact_or_large else value.quantize(Decimal('0.0001')):,}"
 
 
 async def aexact_cost_sum(messages: QuerySet) -> Decimal:
