@@ -12,6 +12,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -208,23 +209,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 conversation_group(conversation.pk),
                 {"type": "chat.frame", "frame": self.created_frame(message, client_id)},
             )
-        if exchange.created_conversation:
-            frame = {
-                "type": "conversation_updated",
-                "conversation": await aconversation_data(conversation),
-            }
-            await self.channel_layer.group_send(
-                user_group(self.user.pk), {"type": "chat.frame", "frame": frame}
-            )
         assert exchange.reply is not None
-        history = await services.amessage_history(reply=exchange.reply, conversation=conversation)
         generation_start(
             reply=exchange.reply,
             conversation=conversation,
             user=self.user,
-            history=history,
+            history=exchange.history,
             payment=payment,
         )
+        if exchange.created_conversation:  # a new conversation has cost nothing yet
+            data = await aconversation_data(conversation, cost=Decimal(0))
+            frame = {"type": "conversation_updated", "conversation": data}
+            await self.channel_layer.group_send(
+                user_group(self.user.pk), {"type": "chat.frame", "frame": frame}
+            )
 
     @staticmethod
     def created_frame(message: Message, client_id: str) -> dict[str, Any]:

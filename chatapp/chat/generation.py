@@ -347,6 +347,8 @@ class Generation:
         await Message.objects.filter(pk=self.reply.pk).aupdate(**fields)
         for name, value in fields.items():
             setattr(self.reply, name, value)
+        if self.reply.cost is not None:
+            await record_spend(self.reply)
         if self.usage is not None:
             self.outbox.push(self._usage_frame())
         self.outbox.push(
@@ -466,6 +468,7 @@ async def _record_cost(message_id: int, found: Any) -> None:
     await Message.objects.filter(pk=message_id).aupdate(**fields)
     for name, value in fields.items():
         setattr(reply, name, value)
+    await record_spend(reply)
     await broadcast(conversation_group(reply.conversation_id), usage_frame(reply))
     await broadcast_conversation(reply.conversation)
 
@@ -475,3 +478,13 @@ async def aclose(stream: Any) -> None:
     close = getattr(stream, "aclose", None)
     if close is not None:
         await close()
+
+
+async def record_spend(reply: Message) -> None:
+    """Bring the usage rollups up to date with a cost written by QuerySet.update (no signal)."""
+    from chatapp.usage.rollup import ausage_record
+
+    try:
+        await ausage_record(message=reply)
+    except Exception:  # the rollups can be rebuilt; the message row is the record
+        log.exception("could not update the usage rollups for message %s", reply.pk)

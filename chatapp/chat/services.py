@@ -48,6 +48,8 @@ class Exchange:
     created_conversation: bool = False
     # True when the client_id was seen before: nothing new was stored, nothing is generated.
     duplicate: bool = False
+    # What goes upstream for `reply` (read in the same thread hop as the writes).
+    history: list[ChatMessage] = field(default_factory=list)
 
 
 # --- reads -------------------------------------------------------------------------------------
@@ -138,7 +140,7 @@ def _placeholder(
 ) -> Message:
     if conversation.messages.filter(status=Message.Status.STREAMING).exists():
         raise ChatRefusal("busy", BUSY)
-    return Message.objects.create(
+    placeholder = Message(
         conversation=conversation,
         user_id=conversation.owner_id,
         parent=parent,
@@ -148,6 +150,11 @@ def _placeholder(
         model=model,
         paid_by=paid_by,
     )
+    # bulk_create skips the save signals on purpose: an empty placeholder changes no spend, and
+    # recomputing the usage rollups here would sit on every reply's time to first token. The
+    # worker records usage when the cost is known (usage_record after its final write).
+    [placeholder] = Message.objects.bulk_create([placeholder])
+    return placeholder
 
 
 def _user_message(
@@ -199,7 +206,11 @@ def _idempotent(fn: Any) -> Any:
         try:
             with transaction.atomic():
                 result: Exchange = fn(user=user, client_id=client_id, **kwargs)
-                return result
+            if result.reply is not None:
+                result.history = message_history(
+                    reply=result.reply, conversation=result.conversation
+                )
+            return result
         except IntegrityError:
             # Another process stored the same client_id, or started a reply, in the meantime.
             duplicate = _duplicate(user=user, client_id=client_id)

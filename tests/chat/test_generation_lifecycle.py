@@ -97,7 +97,12 @@ async def test_stop_keeps_the_partial_reply_as_cancelled_and_closes_upstream(
     assert final["status"] == "cancelled"
     assert final["content"] != ""
     assert alice_tab.text_of(reply_id) == final["content"]
-    assert fake_openrouter.events(), "the stand-in saw no connection close"
+    for _ in range(100):  # the stand-in logs the close from its own thread: bounded wait
+        closes = [e for e in fake_openrouter.events() if e.get("during_stream")]
+        if closes:
+            break
+        await asyncio.sleep(0.02)
+    assert closes and closes[0]["by"] == "client", "the upstream stream was not closed"
     row = await Message.objects.aget(pk=reply_id)
     assert row.status == "cancelled" and row.content == final["content"]
 

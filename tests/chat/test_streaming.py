@@ -171,3 +171,18 @@ async def test_it_streams_reasoning_separately_from_the_reply(
     reply_id = done["message"]["id"]
     assert alice_tab.text_of(reply_id, "reasoning_delta") == done["message"]["reasoning"] != ""
     assert alice_tab.text_of(reply_id) == done["message"]["content"]
+
+
+async def test_the_cost_of_a_reply_reaches_the_usage_rollups(
+    alice, tab, fake_openrouter, operator_key
+):
+    from chatapp.usage.models import UserUsageDaily
+    from chatapp.usage.money import usd_to_units
+
+    alice_tab = await tab(alice)
+    await alice_tab.send(**send_frame("Hi [[tokens:3]]"))
+    done = await alice_tab.until("done")
+    row = await Message.objects.aget(pk=done["message"]["id"])
+    daily = await UserUsageDaily.objects.aget(user=alice)
+    assert daily.cost_units == usd_to_units(row.cost) > 0
+    assert daily.replies == 1
