@@ -6,6 +6,8 @@ import socket
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -115,3 +117,4 @@ async def test_it_has_an_async_twin(fake_openrouter):
     assert thread is not None
     thread.join(30)
     assert await CatalogModel.objects.filter(is_active=True).acount() > 200
+    await sync_to_async(connections.close_all)()  # the ORM's worker thread keeps one open
