@@ -47,6 +47,10 @@ async def astream_chat(
 
     Raises OpenRouterError (from the first __anext__) when the request fails before the stream
     starts; anything that goes wrong afterwards is yielded as a final StreamError.
+
+    Finish comes twice: first with reason "" as soon as the generation id is known (before any
+    delta, so a reply that is stopped or cut off can still be costed with aget_generation),
+    then with the finish_reason. Usage comes when the usage chunk arrives.
     """
     body = {key: value for key, value in (parameters or {}).items() if key not in _FIXED}
     body.update(model=model, messages=messages, user=user_id, stream=True, usage={"include": True})
@@ -220,13 +224,16 @@ class _ChunkReader:
             return []  # the docs say to ignore data that is not JSON
         if not isinstance(chunk, dict):
             return []
-        self.generation_id = chunk.get("id") or self.generation_id
+        events: list[StreamEvent] = []
         self.provider = chunk.get("provider") or self.provider
         self.model = chunk.get("model") or self.model
+        if not self.generation_id and chunk.get("id"):
+            self.generation_id = chunk["id"]
+            events.append(self._finish(""))  # the ids, early: see astream_chat
         if chunk.get("error"):
             self.failed = True
-            return [_midstream_error(chunk["error"])]
-        events = self._choices(chunk.get("choices"))
+            return [*events, _midstream_error(chunk["error"])]
+        events += self._choices(chunk.get("choices"))
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             events.append(_usage(usage))

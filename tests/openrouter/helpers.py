@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatapp.openrouter import ChatMessage, StreamEvent, astream_chat
+from chatapp.openrouter import ChatMessage, Finish, StreamEvent, astream_chat
 
 KEY = "sk-or-v1-test-key"
 MODEL = "openai/gpt-4o-mini"
@@ -25,6 +25,11 @@ async def collect(text: str, **kwargs: Any) -> list[StreamEvent]:
 
 def of_type(events: list[StreamEvent], kind: type) -> list[Any]:
     return [event for event in events if isinstance(event, kind)]
+
+
+def final_finish(events: list[StreamEvent]) -> list[Finish]:
+    """The Finish events that carry a reason (the early one only brings the ids)."""
+    return [e for e in events if isinstance(e, Finish) and e.reason]
 
 
 async def wait_for_close(fake: Any, *, since: float, timeout: float = 5.0) -> dict[str, Any]:

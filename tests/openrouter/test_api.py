@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from chatapp.openrouter import (
-    Finish,
     InvalidKey,
     OpenRouterError,
     Usage,
@@ -21,7 +20,7 @@ from chatapp.openrouter import (
     aget_key,
     alist_models,
 )
-from tests.openrouter.helpers import KEY, collect, of_type
+from tests.openrouter.helpers import KEY, collect, final_finish, of_type
 
 
 def authorize(fake, challenge: str, callback: str = "http://localhost:8000/account/cb") -> str:
@@ -47,7 +46,7 @@ def pkce_pair() -> tuple[str, str]:
 
 async def test_it_fetches_the_cost_of_a_finished_generation(fake_openrouter):
     events = await collect("hello [[tokens:7]]")
-    finish, usage = of_type(events, Finish)[0], of_type(events, Usage)[0]
+    finish, usage = final_finish(events)[0], of_type(events, Usage)[0]
 
     generation = await aget_generation(api_key=KEY, generation_id=finish.generation_id)
 

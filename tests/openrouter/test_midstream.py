@@ -6,8 +6,8 @@ import time
 
 from django.test import override_settings
 
-from chatapp.openrouter import ContentDelta, Finish, StreamError, Usage
-from tests.openrouter.helpers import collect, of_type, wait_for_close
+from chatapp.openrouter import ContentDelta, StreamError, Usage
+from tests.openrouter.helpers import collect, final_finish, of_type, wait_for_close
 
 
 async def test_it_turns_a_midstream_error_event_into_a_final_error(fake_openrouter):
@@ -17,7 +17,7 @@ async def test_it_turns_a_midstream_error_event_into_a_final_error(fake_openrout
     assert isinstance(events[-1], StreamError)
     assert events[-1].code == "provider_error"
     assert "Provider disconnected unexpectedly" in events[-1].message
-    assert not of_type(events, Finish)  # never silently "complete"
+    assert not final_finish(events)  # never silently "complete"
 
 
 async def test_it_reports_a_dropped_connection(fake_openrouter):
@@ -28,7 +28,7 @@ async def test_it_reports_a_dropped_connection(fake_openrouter):
         "connection_lost",
         "The connection to OpenRouter ended before the reply was complete. Try regenerating it.",
     )
-    assert not of_type(events, Finish)
+    assert not final_finish(events)
 
 
 async def test_it_reports_a_stream_that_ends_without_finish_or_done(fake_openrouter):
@@ -36,7 +36,7 @@ async def test_it_reports_a_stream_that_ends_without_finish_or_done(fake_openrou
 
     assert isinstance(events[-1], StreamError)
     assert events[-1].code == "connection_lost"
-    assert not of_type(events, Finish)
+    assert not final_finish(events)
 
 
 async def test_it_stops_a_stalled_stream_after_the_idle_timeout(fake_openrouter):

@@ -44,7 +44,9 @@ LINES = [
     USAGE,
     "data: [DONE]",
 ]
+EARLY = Finish("", "gen-1", "Anthropic", "anthropic/claude-3.5-sonnet")
 EXPECTED = [
+    EARLY,
     ReasoningDelta("Düşünce 思考"),
     ContentDelta("Hé"),
     ContentDelta("llo 🎉 wörld\nnext line"),
@@ -107,13 +109,13 @@ def test_it_keeps_the_cost_exact():
 def test_it_treats_a_finished_reply_without_done_as_complete():
     events = events_of(stream(LINES[:-2]))  # finish arrived; usage and [DONE] did not
 
-    assert events[-1] == EXPECTED[3]
+    assert events[-1] == EXPECTED[4]
 
 
 def test_it_treats_a_stream_without_finish_or_done_as_an_error():
     events = events_of(stream(LINES[:5]))
 
-    assert events[:-1] == EXPECTED[:3]
+    assert events[:-1] == EXPECTED[:4]
     assert isinstance(events[-1], StreamError)
     assert events[-1].code == "connection_lost"
 
@@ -127,7 +129,7 @@ def test_it_treats_a_cut_final_line_as_missing():
 def test_it_completes_on_done_even_without_a_finish_reason():
     events = events_of(stream([LINES[2], "data: [DONE]"]))
 
-    assert events == [ContentDelta("Hé"), Finish("unknown", *IDS.values())]
+    assert events == [EARLY, ContentDelta("Hé"), Finish("unknown", *IDS.values())]
 
 
 def test_it_ignores_data_that_is_not_json():
@@ -142,10 +144,10 @@ def test_it_reads_a_top_level_error_as_a_stream_error_with_a_sentence():
     )
     events = events_of(stream([LINES[2], error, "data: [DONE]"]))
 
-    assert events[0] == ContentDelta("Hé")
-    assert events[1].code == "provider_error"
-    assert events[1].message.startswith("The model's provider stopped with an error")
-    assert len(events) == 2
+    assert events[:2] == [EARLY, ContentDelta("Hé")]
+    assert events[2].code == "provider_error"
+    assert events[2].message.startswith("The model's provider stopped with an error")
+    assert len(events) == 3
 
 
 def test_it_maps_a_numeric_midstream_error_code_to_its_kind():

@@ -8,14 +8,15 @@ from django.test import override_settings
 
 from chatapp.openrouter import ContentDelta, Finish, ReasoningDelta, StreamError, Usage
 from chatapp.openrouter.fake.catalogue import catalogue_by_id
-from tests.openrouter.helpers import KEY, MODEL, chat, collect, of_type
+from tests.openrouter.helpers import KEY, MODEL, chat, collect, final_finish, of_type
 
 
 async def test_it_streams_content_then_finish_then_usage(fake_openrouter):
     events = await collect("hello [[tokens:5]]")
 
-    assert [type(e) for e in events] == [ContentDelta] * 5 + [Finish, Usage]
-    finish = events[5]
+    assert [type(e) for e in events] == [Finish] + [ContentDelta] * 5 + [Finish, Usage]
+    early, finish = events[0], events[6]
+    assert early == Finish("", finish.generation_id, finish.provider, finish.model)
     assert finish.reason == "stop"
     assert finish.generation_id.startswith("gen-")
     assert finish.provider == "OpenAI"
@@ -82,14 +83,14 @@ async def test_it_delivers_text_verbatim_across_crlf_and_split_utf8(fake_openrou
 async def test_it_reports_the_model_actually_used(fake_openrouter):
     events = await collect("hello", model="openrouter/auto")
 
-    assert of_type(events, Finish)[0].model == "openai/gpt-4o-mini"
+    assert final_finish(events)[0].model == "openai/gpt-4o-mini"
 
 
 async def test_it_reports_a_cut_reply_as_length(fake_openrouter):
     events = await collect("hello [[tokens:10]]", parameters={"max_tokens": 4})
 
     assert len(of_type(events, ContentDelta)) == 4
-    assert of_type(events, Finish)[0].reason == "length"
+    assert final_finish(events)[0].reason == "length"
 
 
 async def test_it_reuses_one_pooled_connection_per_event_loop(fake_openrouter):
@@ -109,7 +110,8 @@ async def test_it_ignores_keepalive_comments(fake_openrouter):
 
 async def test_it_can_be_iterated_lazily_and_closed_early(fake_openrouter):
     stream = chat("hello [[tokens:50]]")
-    first = await anext(stream)
+    first, second = await anext(stream), await anext(stream)
     await stream.aclose()
 
-    assert isinstance(first, ContentDelta)
+    assert isinstance(first, Finish) and first.reason == ""  # the ids come before any text
+    assert isinstance(second, ContentDelta)

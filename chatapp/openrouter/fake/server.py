@@ -70,7 +70,7 @@ class Request:
             return None
 
 
-@dataclass
+@dataclass(eq=False)  # identity: connections are dict keys
 class Connection:
     """One client socket; `closed` is set the moment the peer goes away."""
 
@@ -207,6 +207,7 @@ class FakeOpenRouter:
         self.spent: Counter[str] = Counter()
         self.removed_models: set[str] = set()
         self._server: asyncio.Server | None = None
+        self._open: dict[Connection, asyncio.Task[Any]] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -221,13 +222,14 @@ class FakeOpenRouter:
             await self._server.serve_forever()
 
     async def stop(self) -> None:
-        """Stop listening and end every open connection."""
+        """Stop listening and end every open connection (handlers then finish on their own)."""
         if self._server is not None:
             self._server.close()
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+        for conn in list(self._open):
+            conn.writer.transport.abort()
+            conn.mark_closed()
+        if self._open:
+            await asyncio.wait(list(self._open.values()), timeout=2)
 
     def clear(self) -> None:
         self.log.clear()
@@ -240,6 +242,9 @@ class FakeOpenRouter:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = Connection(reader, writer)
         closed_by = "client"
+        task = asyncio.current_task()
+        assert task is not None
+        self._open[conn] = task
         try:
             while (request := await conn.read_request()) is not None:
                 conn.path = request.path
@@ -249,6 +254,7 @@ class FakeOpenRouter:
         except (ConnectionError, ValueError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._open.pop(conn, None)
             conn.mark_closed()
             self.closes.append(
                 {
