@@ -85,9 +85,10 @@ def _nice_ceiling(value: Decimal) -> Decimal:
     return Decimal(10).scaleb(exponent)
 
 
-def _tick_label(value: Decimal, top: Decimal) -> str:
-    places = 0 if top >= 10 else 2 if top >= Decimal("0.1") else 4
-    return f"${value:,.{places}f}"
+def _tick_label(value: Decimal) -> str:
+    # Ticks are exact quarters of a 1-2-2.5-5 ceiling: show them without rounding ($7.5).
+    text = format(value.normalize(), ",f") if value else "0"
+    return f"${text}"
 
 
 def _css(index: int, name: str, other: str) -> str:
@@ -117,7 +118,7 @@ def spend_chart(
             bar.segments.append(Segment(y=_n(base), height=_n(h), css=css[name], title=title))
         bars.append(bar)
     y_ticks = [
-        Tick(pos=_n(TOP + plot_h - plot_h * n / 4), label=_tick_label(top * n / 4, top))
+        Tick(pos=_n(TOP + plot_h - plot_h * n / 4), label=_tick_label(top * n / 4))
         for n in range(5)
     ]
     every = max(1, -(-len(days) // MAX_X_LABELS))
