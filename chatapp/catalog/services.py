@@ -21,7 +21,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from chatapp.catalog.models import CatalogModel, CatalogSync
-from chatapp.openrouter import OpenRouterError, alist_models
+from chatapp.openrouter import OpenRouterError, aclose_clients, alist_models
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +172,19 @@ def catalog_sync(*, models: list[dict[str, Any]] | None = None) -> CatalogSync:
     sync = CatalogSync.objects.create()
     try:
         if models is None:
-            models = async_to_sync(alist_models)()
+            models = async_to_sync(_afetch_once)()
         counts = catalog_upsert(models=models)
     except OpenRouterError as exc:
         return _finish(sync, error=exc.message)
     return _finish(sync, counts=counts)
+
+
+async def _afetch_once() -> list[dict[str, Any]]:
+    """Fetch from a short-lived event loop (a thread, a command): close its client after."""
+    try:
+        return await alist_models()
+    finally:
+        await aclose_clients()
 
 
 async def acatalog_sync() -> CatalogSync:

@@ -26,6 +26,7 @@ from chatapp.openrouter.events import (
     StreamEvent,
     Usage,
 )
+from chatapp.openrouter.http import aclose_clients
 from chatapp.openrouter.stream import astream_chat
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "StreamEvent",
     "Unavailable",
     "Usage",
+    "aclose_clients",
     "aexchange_code",
     "aget_generation",
     "aget_key",
