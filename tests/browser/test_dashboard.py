@@ -74,3 +74,27 @@ def test_a_user_row_opens_their_replies_with_cost(page: Any, staff: LiveUser) ->
     first.get_by_role("link").click()
     expect(page.get_by_role("heading", name=f"Replies by {name}")).to_be_visible()
     expect(page.locator("#replies-table tbody tr").first).to_contain_text("$")
+
+
+def test_a_person_sees_their_spend_against_their_budget(
+    page: Any, live_app: LiveApp, screenshot: Any
+) -> None:
+    person = live_app.create_user(f"p{uuid.uuid4().hex[:8]}", operator_monthly_budget="5")
+    live_app.shell(
+        "from decimal import Decimal\n"
+        "from chatapp.chat.models import Conversation, Message\n"
+        f"c = Conversation.objects.create(owner_id={person.id}, title='Trip plans', model='m')\n"
+        "for model, cost in [('openai/gpt-4o', '1.2345'), ('openai/gpt-4o-mini', '0.0123'),"
+        " ('anthropic/claude-3.5-sonnet', '2.5')]:\n"
+        f"    Message.objects.create(conversation=c, user_id={person.id}, role='assistant',"
+        " model_used=model, cost=Decimal(cost), paid_by='operator', prompt_tokens=900,"
+        " completion_tokens=400)\n"
+    )
+    log_in(page, person.username, person.password)
+    page.goto("/usage/")
+    expect(page.locator('[data-period="month"] .value')).to_have_text("$3.7468")
+    budget = page.locator('[data-budget="operator"]')
+    expect(budget).to_contain_text("of $5.00")
+    expect(budget).to_contain_text("Resets on")
+    expect(page.get_by_role("meter")).to_have_attribute("aria-valuenow", "74")
+    screenshot(page, "my-usage")
