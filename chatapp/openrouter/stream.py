@@ -109,7 +109,7 @@ async def _asend(*, api_key: str, body: dict[str, Any]) -> httpx.Response:
 def retry_delay(error: OpenRouterError, *, attempt: int) -> float | None:
     """Seconds to wait before retrying, or None when this error must not be retried.
 
-    Exponential backoff with full jitter; Retry-After wins when the server sends it, but a
+    Exponential backoff with jitter (between half and all of it); Retry-After wins when sent, but a
     Retry-After beyond the cap is not waited for: the person is told to come back later.
     """
     if error.status not in RETRYABLE_STATUSES:
