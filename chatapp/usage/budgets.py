@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from chatapp.chat.models import Message
-from chatapp.usage.models import BudgetSettings
-from chatapp.usage.money import aexact_cost_sum, exact_cost_sum, usd_short
-from chatapp.usage.periods import local_today, month_bounds, next_month_start
+from chatapp.usage.models import BudgetSettings, DeletedSpend
+from chatapp.usage.money import aexact_cost_sum, exact_cost_sum, units_to_usd, usd_short
+from chatapp.usage.periods import local_today, month_bounds, month_start, next_month_start
 
 PAYERS = (Message.PaidBy.USER, Message.PaidBy.OPERATOR)
 
@@ -42,6 +42,7 @@ class BudgetStatus:
     budget: Decimal
     spent: Decimal
     resets_on: date
+    deleted: Decimal = Decimal(0)  # the part of `spent` in conversations since deleted
 
     @property
     def exceeded(self) -> bool:
@@ -84,6 +85,13 @@ def _month_spend_rows(user: Any, paid_by: str) -> QuerySet[Message]:
     )
 
 
+def _deleted_spend_rows(user: Any, paid_by: str) -> QuerySet[DeletedSpend]:
+    today = local_today()
+    return DeletedSpend.objects.filter(
+        user_id=user.pk, paid_by=paid_by, day__gte=month_start(today), day__lte=today
+    )
+
+
 def _resets_on() -> date:
     return next_month_start(local_today())
 
@@ -123,7 +131,14 @@ def budget_status(*, user: Any, paid_by: str) -> BudgetStatus | None:
     if budget is None:
         return None
     spent = exact_cost_sum(_month_spend_rows(user, paid_by))
-    return BudgetStatus(paid_by=paid_by, budget=budget, spent=spent, resets_on=_resets_on())
+    deleted = units_to_usd(_deleted_spend_rows(user, paid_by).aggregate(u=Sum("cost_units"))["u"])
+    return BudgetStatus(
+        paid_by=paid_by,
+        budget=budget,
+        spent=spent + deleted,
+        resets_on=_resets_on(),
+        deleted=deleted,
+    )
 
 
 async def abudget_status(*, user: Any, paid_by: str) -> BudgetStatus | None:
@@ -137,7 +152,15 @@ async def abudget_status(*, user: Any, paid_by: str) -> BudgetStatus | None:
     if budget is None:
         return None
     spent = await aexact_cost_sum(_month_spend_rows(user, paid_by))
-    return BudgetStatus(paid_by=paid_by, budget=budget, spent=spent, resets_on=_resets_on())
+    found = await _deleted_spend_rows(user, paid_by).aaggregate(u=Sum("cost_units"))
+    deleted = units_to_usd(found["u"])
+    return BudgetStatus(
+        paid_by=paid_by,
+        budget=budget,
+        spent=spent + deleted,
+        resets_on=_resets_on(),
+        deleted=deleted,
+    )
 
 
 def budget_check(*, user: Any, paid_by: str) -> BudgetRefusal | None:

@@ -14,12 +14,17 @@ CARD_LABELS = {
     "range": "Chosen range",
 }
 
+DELETED_LABEL = "Deleted conversations in the range (not in the totals)"
+
 
 def summary(data: dict[str, Any]) -> Iterator[list[str]]:
     yield ["period", "spend_usd", "replies", "tokens"]
     for key, label in CARD_LABELS.items():
         t = data["cards"][key]
         yield [label, formats.money(t.spend), str(t.replies), str(t.tokens)]
+    gone = data["deleted"]
+    if gone.replies:
+        yield [DELETED_LABEL, formats.money(gone.spend), str(gone.replies), str(gone.tokens)]
 
 
 def daily(data: dict[str, Any]) -> Iterator[list[str]]:

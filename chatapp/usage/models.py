@@ -177,3 +177,32 @@ class ConversationModelUsage(ConversationTotals):
 
     def __str__(self) -> str:
         return f"conversation {self.conversation_id} on {self.model}"
+
+
+class DeletedSpend(models.Model):
+    """Spend of conversations that were deleted: money spent all the same.
+
+    Budgets count it, so deleting conversations does not reset a budget; the dashboard shows it
+    beside its figures (which are sums of the stored replies). A plain user id, not a foreign
+    key: rows are written while a user's own deletion may be cascading to their conversations.
+    """
+
+    user_id = models.BigIntegerField()
+    day = models.DateField()
+    model = models.CharField(max_length=200, blank=True)
+    paid_by = models.CharField(max_length=8, blank=True)
+    cost_units = models.BigIntegerField(default=0)
+    replies = models.PositiveIntegerField(default=0)
+    tokens = models.BigIntegerField(default=0)
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "spend of deleted conversations"
+        verbose_name_plural = "spend of deleted conversations"
+        indexes = [
+            models.Index(fields=["user_id", "paid_by", "day"], name="usage_deleted_user"),
+            models.Index(fields=["day"], name="usage_deleted_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} user {self.user_id} {self.model}"

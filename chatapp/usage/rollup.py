@@ -32,6 +32,7 @@ from chatapp.chat.models import Message
 from chatapp.usage.models import (
     ConversationModelUsage,
     ConversationUsage,
+    DeletedSpend,
     SiteUsageDaily,
     UsageDaily,
     UserUsageDaily,
@@ -259,6 +260,24 @@ def usage_record(*, message: Message) -> None:
         user_id=message.user_id,
         day=message.created_at.astimezone(local_zone()).date(),
         conversation_ids=[message.conversation_id],
+    )
+
+
+def usage_forget_conversation(*, conversation_id: int) -> None:
+    """Keep the spend of a conversation about to be deleted, per day, model and payer."""
+    rollup = _aggregate(_priced_rows().filter(conversation_id=conversation_id), convs=False)
+    DeletedSpend.objects.bulk_create(
+        DeletedSpend(
+            user_id=user_id,
+            day=day,
+            model=model,
+            paid_by=paid_by,
+            cost_units=b.cost_units,
+            replies=b.replies,
+            tokens=b.tokens,
+        )
+        for (user_id, day, model, paid_by), b in rollup.days.items()
+        if b.cost_units
     )
 
 

@@ -19,6 +19,7 @@ from chatapp.chat.models import Conversation, Message
 from chatapp.usage.models import (
     ConversationModelUsage,
     ConversationUsage,
+    DeletedSpend,
     SiteUsageDaily,
     UsageDaily,
     UserUsageDaily,
@@ -301,3 +302,13 @@ def usage_month_by_model(*, user_id: int) -> tuple[Totals, list[Row]]:
         tokens=sum(r.tokens for r in rows),
     )
     return total, rows
+
+
+def usage_deleted(f: Filters) -> Totals:
+    """Return the spend in the range of conversations deleted since (not in the other figures)."""
+    qs = DeletedSpend.objects.filter(day__gte=f.start, day__lte=f.end)
+    if f.user_id is not None:
+        qs = qs.filter(user_id=f.user_id)
+    if f.model:
+        qs = qs.filter(model=f.model)
+    return _totals(qs.aggregate(**_sums()))

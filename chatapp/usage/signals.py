@@ -8,10 +8,11 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
+from chatapp.accounts.models import User
 from chatapp.chat.models import Conversation, Message
-from chatapp.usage.models import ConversationUsage
+from chatapp.usage.models import ConversationUsage, DeletedSpend
 from chatapp.usage.periods import local_day
-from chatapp.usage.rollup import COUNTED_FIELDS, usage_day_refresh
+from chatapp.usage.rollup import COUNTED_FIELDS, usage_day_refresh, usage_forget_conversation
 
 
 def _counts(update_fields: Any) -> bool:
@@ -55,6 +56,8 @@ def _refresh_bucket(sender: type[Message], instance: Message, **kwargs: Any) -> 
 def _remember_conversation(
     sender: type[Conversation], instance: Conversation, **kwargs: Any
 ) -> None:
+    # Deleting a conversation must not give back budget: its spend is kept as DeletedSpend.
+    usage_forget_conversation(conversation_id=instance.pk)
     span = ConversationUsage.objects.filter(conversation_id=instance.pk).first()
     instance._usage_span = (span.user_id, span.first_day, span.last_day) if span else None  # type: ignore[attr-defined]
 
@@ -69,3 +72,8 @@ def _forget_conversation(sender: type[Conversation], instance: Conversation, **k
     while day <= last:
         usage_day_refresh(user_id=user_id, day=day)
         day += timedelta(days=1)
+
+
+@receiver(post_delete, sender=User, dispatch_uid="usage_forget_user")
+def _forget_user(sender: type[User], instance: User, **kwargs: Any) -> None:
+    DeletedSpend.objects.filter(user_id=instance.pk).delete()

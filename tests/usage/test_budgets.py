@@ -150,3 +150,23 @@ async def test_the_async_twin_refuses_the_same_way(alice) -> None:
     refusal = await abudget_check(user=alice, paid_by="operator")
     assert refusal is not None and refusal.spent == Decimal("0.5")
     assert await abudget_check(user=alice, paid_by="user") is None
+
+
+def test_deleting_conversations_does_not_give_back_budget(alice) -> None:
+    _set_budget(alice, operator_monthly_budget="1")
+    conv = conversation(alice)
+    reply(conv, cost="0.75")
+    reply(conv, cost="0.25", role="title")
+    conv.delete()
+    refusal = budget_check(user=alice, paid_by="operator")
+    assert refusal is not None and refusal.spent == Decimal("1")
+    status = budget_status(user=alice, paid_by="operator")
+    assert status is not None and status.deleted == Decimal("1")
+
+
+def test_deleting_a_user_forgets_their_deleted_spend(alice) -> None:
+    from chatapp.usage.models import DeletedSpend
+
+    reply(conversation(alice), cost="1")
+    alice.delete()
+    assert not DeletedSpend.objects.exists()

@@ -194,3 +194,18 @@ def test_the_admin_links_to_the_dashboard(client, staff) -> None:
     staff.save()
     client.force_login(staff)
     assert f'href="{COSTS}"' in client.get(reverse("admin:index")).content.decode()
+
+
+def test_it_shows_the_spend_of_deleted_conversations_beside_the_totals(
+    client, staff, alice
+) -> None:
+    keep, gone = conversation(alice), conversation(alice, title="gone")
+    reply(keep, cost="1")
+    reply(gone, cost="0.5")
+    gone.delete()
+    client.force_login(staff)
+    page = client.get(COSTS).content.decode()
+    assert card(page, "range") == "1.00"
+    assert 'id="deleted-note"' in page and "$0.50" in page
+    rows = csv_rows(client.get(CSV, {"table": "summary"}).content)
+    assert rows[-1][:2] == ["Deleted conversations in the range (not in the totals)", "0.50"]
