@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from chatapp.chat import services
@@ -99,6 +100,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
         for pk in self.watching:
             await self.channel_layer.group_discard(conversation_group(pk), self.channel_name)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels runs close_old_connections() before every message a consumer handles: a hop
+        # into the ORM's one shared thread and, with CONN_MAX_AGE=0, a reconnect after it. For
+        # frames relayed from the channel layer (a delta every few tokens, on every socket)
+        # that was the largest cost of streaming, and they do not touch the database.
+        if message["type"].startswith("websocket."):
+            await super().dispatch(message)
+            return
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- client → server -----------------------------------------------------------------------
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
+from django.db.models import Sum
 from django.utils import timezone
 
 from chatapp.chat.groups import conversation_group, generation_group, user_group
@@ -362,7 +364,10 @@ class Generation:
         await self._after_finish()
 
     async def _after_finish(self) -> None:
-        if self.usage is None and self.finish.generation_id:
+        from chatapp.chat.titles import title_start_if_new
+
+        cost_later = self.usage is None and bool(self.finish.generation_id)
+        if cost_later:
             spawn(
                 fetch_cost_later(
                     message_id=self.reply.pk,
@@ -370,13 +375,21 @@ class Generation:
                     generation_id=self.finish.generation_id,
                 )
             )
-        else:
-            await broadcast_conversation(self.conversation)
-        from chatapp.chat.titles import title_start_if_new
-
-        await title_start_if_new(
-            conversation=self.conversation, reply=self.reply, user=self.user, payment=self.payment
+        first = self._first_reply_to()
+        announced = first is not None and await title_start_if_new(
+            conversation=self.conversation,
+            reply=self.reply,
+            user=self.user,
+            payment=self.payment,
+            first_text=first,
         )
+        if not announced and not cost_later:  # its cost changed: the sidebar shows it
+            await broadcast_conversation(self.conversation)
+
+    def _first_reply_to(self) -> str | None:
+        """The question, when this reply is the conversation's first one (nothing before it)."""
+        asked = [m for m in self.history if m["role"] != "system"]
+        return asked[0]["content"] if len(asked) == 1 and not self.conversation.title else None
 
     def _key_was_refused(self) -> bool:
         return isinstance(self.error, OpenRouterError) and self.error.status == 401
@@ -431,7 +444,9 @@ async def broadcast(group: str, frame: dict[str, Any]) -> None:
 
 async def broadcast_conversation(conversation: Conversation) -> None:
     """Tell every socket of the owner that the conversation changed (title, cost, order)."""
-    conversation = await Conversation.objects.aget(pk=conversation.pk)
+    conversation = await Conversation.objects.annotate(total_cost=Sum("messages__cost")).aget(
+        pk=conversation.pk
+    )
     frame = {"type": "conversation_updated", "conversation": await aconversation_data(conversation)}
     await broadcast(user_group(conversation.owner_id), frame)
 
@@ -480,11 +495,28 @@ async def aclose(stream: Any) -> None:
         await close()
 
 
+# The rollup recompute is the heaviest write of a reply (a transaction over five tables). On
+# the async ORM's one shared thread it would queue every other reply's first token behind it,
+# so it gets a thread (and database connection) of its own.
+_rollup_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-rollup")
+
+
 async def record_spend(reply: Message) -> None:
     """Bring the usage rollups up to date with a cost written by QuerySet.update (no signal)."""
-    from chatapp.usage.rollup import ausage_record
-
+    loop = asyncio.get_running_loop()
     try:
-        await ausage_record(message=reply)
+        await loop.run_in_executor(_rollup_thread, _record_spend, reply)
     except Exception:  # the rollups can be rebuilt; the message row is the record
         log.exception("could not update the usage rollups for message %s", reply.pk)
+
+
+def _record_spend(reply: Message) -> None:
+    from django.db import close_old_connections
+
+    from chatapp.usage.rollup import usage_record
+
+    try:
+        usage_record(message=reply)
+    except Exception:
+        close_old_connections()  # drop a broken connection; the next call opens a new one
+        raise

@@ -183,8 +183,8 @@ def conversation_data(conv: Conversation, *, cost: Decimal | None = None) -> Con
     `cost` is the sum of its messages' costs; pass it (or annotate the queryset with
     `total_cost`) to save a query, otherwise it is summed here.
     """
-    if cost is None:
-        cost = getattr(conv, "total_cost", None)
+    if cost is None and hasattr(conv, "total_cost"):  # annotated: None means nothing spent
+        cost = conv.total_cost or Decimal(0)
     if cost is None:
         from django.db.models import Sum
 
@@ -195,8 +195,8 @@ def conversation_data(conv: Conversation, *, cost: Decimal | None = None) -> Con
 async def aconversation_data(
     conv: Conversation, *, cost: Decimal | None = None
 ) -> ConversationData:
-    if cost is None:
-        cost = getattr(conv, "total_cost", None)
+    if cost is None and hasattr(conv, "total_cost"):  # annotated: None means nothing spent
+        cost = conv.total_cost or Decimal(0)
     if cost is None:
         from django.db.models import Sum
 

@@ -40,49 +40,55 @@ def _clean(raw: str) -> str:
 
 
 async def title_start_if_new(
-    *, conversation: Conversation, reply: Message, user: Any, payment: Payment
-) -> None:
-    """Name `conversation` in the background if this was its first reply and it has no title."""
+    *, conversation: Conversation, reply: Message, user: Any, payment: Payment, first_text: str
+) -> bool:
+    """Name `conversation` if this was its first reply; return whether it was (or will be)
+    announced. `first_text` is the conversation's first message."""
     if conversation.title or reply.status != Message.Status.COMPLETE:
-        return
-    # The copy in hand may be stale: an earlier reply may have named it since.
-    if not await Conversation.objects.filter(pk=conversation.pk, title="").aexists():
-        return
-    first = await (
-        conversation.messages.filter(role=Message.Role.USER).order_by("created_at", "id").afirst()
-    )
-    if first is None:
-        return
-    from chatapp.chat.generation import spawn
+        return False
+    if settings.CHATAPP_TITLE_MODEL:
+        from chatapp.chat.generation import spawn
 
-    spawn(atitle_generate(conversation=conversation, first=first, user=user, payment=payment))
+        spawn(
+            atitle_generate(conversation=conversation, first=first_text, user=user, payment=payment)
+        )
+        return True
+    return await _title_save(conversation, title_from_words(first_text))
 
 
 async def atitle_generate(
-    *, conversation: Conversation, first: Message, user: Any, payment: Payment
+    *, conversation: Conversation, first: str, user: Any, payment: Payment
 ) -> str:
-    model = settings.CHATAPP_TITLE_MODEL
+    """Ask CHATAPP_TITLE_MODEL for a title (its call stored as a "title" message), save it."""
     title = ""
-    if model:
-        try:
-            title = await _ask_model(
-                conversation=conversation, first=first, user=user, payment=payment, model=model
-            )
-        except Exception:  # a title is a nicety: never let it break anything
-            log.exception("title call failed for conversation %s", conversation.pk)
-    title = title or title_from_words(first.content)
-    # Only if nobody named it meanwhile (a rename by hand wins).
+    try:
+        title = await _ask_model(
+            conversation=conversation,
+            first=first,
+            user=user,
+            payment=payment,
+            model=settings.CHATAPP_TITLE_MODEL,
+        )
+    except Exception:  # a title is a nicety: never let it break anything
+        log.exception("title call failed for conversation %s", conversation.pk)
+    title = title or title_from_words(first)
+    await _title_save(conversation, title)
+    return title
+
+
+async def _title_save(conversation: Conversation, title: str) -> bool:
+    # Only if nobody named it meanwhile (a rename by hand, or an earlier reply, wins).
     updated = await Conversation.objects.filter(pk=conversation.pk, title="").aupdate(title=title)
     if updated:
         conversation.title = title
         from chatapp.chat.generation import broadcast_conversation
 
         await broadcast_conversation(conversation)
-    return title
+    return bool(updated)
 
 
 async def _ask_model(
-    *, conversation: Conversation, first: Message, user: Any, payment: Payment, model: str
+    *, conversation: Conversation, first: str, user: Any, payment: Payment, model: str
 ) -> str:
     from chatapp.chat.generation import aclose
     from chatapp.openrouter import ContentDelta, Finish, StreamError, Usage, astream_chat
@@ -99,7 +105,7 @@ async def _ask_model(
     stream = astream_chat(
         api_key=payment.api_key,
         model=model,
-        messages=[{"role": "user", "content": TITLE_PROMPT.format(message=first.content[:2000])}],
+        messages=[{"role": "user", "content": TITLE_PROMPT.format(message=first[:2000])}],
         user_id=str(user.openrouter_user_id),
         parameters={"max_tokens": 30},
     )
