@@ -55,6 +55,8 @@ CHATAPP_SITE_NAME = env_str("CHATAPP_SITE_NAME", "chatapp") or "chatapp"
 CHATAPP_SIGNUP_ENABLED = env_bool("CHATAPP_SIGNUP_ENABLED", True)
 # The catalogue refreshes itself in the background once it is older than this.
 CHATAPP_CATALOG_MAX_AGE = env_int("CHATAPP_CATALOG_MAX_AGE", 6 * 3600, minimum=60)
+# Off: only `manage.py sync_models` (e.g. from cron) updates it. The test suite turns it off.
+CHATAPP_CATALOG_AUTO_REFRESH = env_bool("CHATAPP_CATALOG_AUTO_REFRESH", True)
 # A cheap model that writes conversation titles; empty turns auto-titles off.
 CHATAPP_TITLE_MODEL = env_str("CHATAPP_TITLE_MODEL", "openai/gpt-4o-mini")
 # Site-wide monthly budget, in dollars, for spending on the operator key (empty: no cap).

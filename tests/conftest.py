@@ -14,6 +14,7 @@ from tests.fakes import (  # noqa: F401 - fixtures: the stand-in OpenRouter
     fake_openrouter,
     fake_openrouter_process,
     fake_openrouter_server,
+    no_background_catalog_refresh,
 )
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

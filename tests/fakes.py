@@ -142,6 +142,14 @@ class FakeOpenRouterProcess(_Urls):
             self.process.kill()
 
 
+@pytest.fixture(autouse=True)
+def no_background_catalog_refresh() -> Iterator[None]:
+    """Keep page views from starting catalogue refresh threads that would write to the test
+    database behind the test's back (tests/catalog turns it on where it is the subject)."""
+    with override_settings(CHATAPP_CATALOG_AUTO_REFRESH=False):
+        yield
+
+
 @pytest.fixture(scope="session")
 def fake_openrouter_server() -> Iterator[FakeOpenRouterThread]:
     server = FakeOpenRouterThread()

@@ -242,15 +242,16 @@ _running: threading.Thread | None = None
 def catalog_refresh_if_stale() -> threading.Thread | None:
     """Start a background refresh when the catalogue is stale; return at once.
 
-    Returns the thread it started (tests join it), or None when nothing needed doing.
+    Returns the thread it started (tests join it), or None when nothing needed doing or
+    CHATAPP_CATALOG_AUTO_REFRESH is off.
     """
-    if not catalog_is_stale():
+    if not settings.CHATAPP_CATALOG_AUTO_REFRESH or not catalog_is_stale():
         return None
     return _start_refresh()
 
 
 async def acatalog_refresh_if_stale() -> threading.Thread | None:
-    if not await acatalog_is_stale():
+    if not settings.CHATAPP_CATALOG_AUTO_REFRESH or not await acatalog_is_stale():
         return None
     return _start_refresh()
 

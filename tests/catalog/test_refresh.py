@@ -23,6 +23,12 @@ from chatapp.catalog.services import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def auto_refresh_on():
+    with override_settings(CHATAPP_CATALOG_AUTO_REFRESH=True):
+        yield
+
+
 def model_requests(fake) -> list[dict]:
     return [r for r in fake.requests() if r["path"] == "/api/v1/models"]
 
@@ -118,3 +124,10 @@ async def test_it_has_an_async_twin(fake_openrouter):
     thread.join(30)
     assert await CatalogModel.objects.filter(is_active=True).acount() > 200
     await sync_to_async(connections.close_all)()  # the ORM's worker thread keeps one open
+
+
+def test_it_can_be_turned_off(fake_openrouter):
+    with override_settings(CHATAPP_CATALOG_AUTO_REFRESH=False):
+        assert catalog_refresh_if_stale() is None
+
+    assert model_requests(fake_openrouter) == []
