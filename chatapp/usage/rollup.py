@@ -235,22 +235,19 @@ def _conversations_refresh(conversation_ids: set[int]) -> None:
 
 
 def usage_day_refresh(*, user_id: int, day: date, conversation_ids: Iterable[int] = ()) -> None:
-    """Recompute one user's rollup rows for one local day, and its conversations', from the
-    message rows; `conversation_ids` adds conversations that may have left that day."""
+    """Recompute one user's rollup rows for one local day from the message rows, and the
+    totals of `conversation_ids` (the conversations whose messages changed)."""
     start, end = day_bounds(day)
     with transaction.atomic():
         _lock_bucket(user_id, day)
-        rows = list(
-            _priced_rows().filter(user_id=user_id, created_at__gte=start, created_at__lt=end)
-        )
+        rows = _priced_rows().filter(user_id=user_id, created_at__gte=start, created_at__lt=end)
         rollup = _aggregate(rows, convs=False)
         UsageDaily.objects.filter(user_id=user_id, day=day).delete()
         UsageDaily.objects.bulk_create(_day_rows(rollup.days))
         UserUsageDaily.objects.filter(user_id=user_id, day=day).delete()
         UserUsageDaily.objects.bulk_create(_user_rows(rollup.users))
         _site_day_refresh(day)
-        conversations = {row[1] for row in rows} | set(conversation_ids)
-        if conversations:
+        if conversations := set(conversation_ids):
             _conversations_refresh(conversations)
 
 

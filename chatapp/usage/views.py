@@ -12,13 +12,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from chatapp.accounts.models import User
 from chatapp.chat.models import Message
 from chatapp.usage import exports
 from chatapp.usage.budgets import budget_status
-from chatapp.usage.chart import spend_chart
+from chatapp.usage.chart import chart_svg, spend_chart
 from chatapp.usage.forms import CostFilterForm, default_filters
 from chatapp.usage.periods import local_today, next_month_start
 from chatapp.usage.selectors import (
@@ -62,6 +63,8 @@ def dashboard_data(filters: Filters, *, by: str) -> dict[str, Any]:
     """Return every figure of the dashboard; the page and the CSV both render this."""
     names, per_day = usage_daily(filters, by=by)
     users, user_count = usage_by_user(filters)
+    chart = spend_chart(days=filters.days, names=names, per_day=per_day, other=OTHER)
+    title = "by who paid" if by == "payer" else "by model"
     return {
         "filters": filters,
         "by": by,
@@ -69,7 +72,11 @@ def dashboard_data(filters: Filters, *, by: str) -> dict[str, Any]:
         "deleted": usage_deleted(filters),
         "series": names,
         "per_day": per_day,
-        "chart": spend_chart(days=filters.days, names=names, per_day=per_day, other=OTHER),
+        "chart": chart,
+        "chart_svg": chart_svg(
+            chart,
+            title=f"Spend per day {title}, {filters.start:%-d %b %Y} to {filters.end:%-d %b %Y}",
+        ),
         "users": users,
         "user_count": user_count,
         "models": usage_by_model(filters),
@@ -82,8 +89,10 @@ def dashboard_data(filters: Filters, *, by: str) -> dict[str, Any]:
 def costs(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     data = dashboard_data(filters, by=form.chart_by if form.is_bound else "model")
+    link = reverse("usage:user_replies", args=[0]).removesuffix("0/")
     data.update(
         form=form,
+        user_link=link,
         query=_query(request, drop=("page",)),
         query_without_by=_query(request, drop=("page", "by")),
         range_query=urlencode(_range_params(filters)),
