@@ -3,6 +3,7 @@
     .venv/bin/python bench/streaming.py ttft       [--streams 50] [--spread 0]
     .venv/bin/python bench/streaming.py chunks     [--streams 100] [--spread 0]
     .venv/bin/python bench/streaming.py capacity   [--levels 50,100,200,300]
+    .venv/bin/python bench/streaming.py stop       [--streams 0]
     .venv/bin/python bench/streaming.py writes     [--seconds 5]
     .venv/bin/python bench/streaming.py memory     [--idle 1000 --cycles 10000]
 
@@ -16,6 +17,8 @@ are CLOCK_MONOTONIC, so "written by the stand-in" and "received by the browser" 
             directly (request → first content chunk); "added" is the difference.
   chunks    per content chunk: received − written, app vs. direct; counts lost chunks.
   capacity  chunk delay p99 at 50 tokens/s for growing numbers of concurrent streams.
+  stop      "stop" sent → the stand-in sees the upstream connection closed (20 times), with
+            --streams other streams running.
   writes    database INSERT/UPDATE statements for one reply of --seconds at 20 tokens/s (in
             this process, through the real ASGI app, every connection's statements counted).
   memory    daphne's RSS per idle websocket, and after --cycles connect/disconnect cycles.
@@ -413,6 +416,52 @@ async def bench_memory(rig: Rig, idle: int, cycles: int) -> None:
     print(f"growth from {marks[0][0]} to {marks[-1][0]} cycles: {marks[-1][1] - marks[0][1]} KiB")
 
 
+async def bench_stop(rig: Rig, background: int, stops: int = 20) -> None:
+    """Stop → the stand-in sees its connection closed, `stops` times, with `background` other
+    streams running (both clocks are the wall clock here: the stand-in logs time.time())."""
+    import uuid
+
+    rig.start_app()
+    url = f"http://127.0.0.1:{rig.standin_port}/__fake__/events"
+    load = (
+        asyncio.create_task(run_app(rig, background, 400, 50, 100, "load")) if background else None
+    )
+    await asyncio.sleep(3 if background else 0)
+    [session] = rig.sessions(1)
+    ws = await open_socket(rig, session)
+    delays = []
+    for i in range(stops):
+        frame = {
+            "type": "send",
+            "conversation": None,
+            "client_id": str(uuid.uuid4()),
+            "content": prompt(f"stop-{i}", 400, 50, 50),
+            "model": MODEL,
+        }
+        await ws.send(json.dumps(frame))
+        conversation = None
+        async with asyncio.timeout(30):
+            async for raw in ws:
+                message = json.loads(raw)
+                if message["type"] == "delta":
+                    conversation = message["conversation"]
+                    break
+        stopped_at = time.time()
+        await ws.send(json.dumps({"type": "stop", "conversation": conversation}))
+        async with asyncio.timeout(30):
+            async for raw in ws:
+                if json.loads(raw)["type"] == "done":
+                    break
+        await asyncio.sleep(0.1)
+        events = json.loads(urllib.request.urlopen(url, timeout=5).read())  # noqa: S310
+        closes = [e["time"] for e in events if e.get("during_stream") and e["time"] >= stopped_at]
+        delays.append((min(closes) - stopped_at) * 1000 if closes else float("inf"))
+    await ws.close()
+    if load:
+        load.cancel()
+    print(line(f"stop → upstream closed ({background} other streams)", delays))
+
+
 def bench_writes(rig: Rig, seconds: float) -> None:
     """Count INSERT/UPDATE statements, per table, for one reply through the real ASGI app."""
     os.environ.update(rig.env)
@@ -491,7 +540,7 @@ async def _one_reply(rig: Rig, seconds: float, counts: dict[str, int]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["ttft", "chunks", "capacity", "writes", "memory"])
+    parser.add_argument("what", choices=["ttft", "chunks", "capacity", "stop", "writes", "memory"])
     parser.add_argument("--streams", type=int, default=0)
     parser.add_argument("--levels", default="50,100,200,300")
     parser.add_argument("--seconds", type=float, default=5)
@@ -516,6 +565,8 @@ def main() -> None:
             elif options.what == "capacity":
                 levels = [int(x) for x in options.levels.split(",")]
                 asyncio.run(bench_capacity(rig, levels))
+            elif options.what == "stop":
+                asyncio.run(bench_stop(rig, options.streams))
             elif options.what == "writes":
                 bench_writes(rig, options.seconds)
             else:

@@ -179,7 +179,11 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+        # Channels' in-memory layer, sweeping expired entries once a second, not per receive.
+        "default": {
+            "BACKEND": "chatapp.chat.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000},
+        }
     }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -171,7 +171,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def on_send(self, frame: dict[str, Any]) -> None:
-        key = await services.akey_for_generation(user=self.user)
         exchange = await services.amessage_send(
             user=self.user,
             conversation_id=frame["conversation"],
@@ -179,24 +178,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             content=frame["content"],
             model=frame["model"],
             parent_id=frame.get("parent"),
-            paid_by=key.paid_by,
         )
-        await self.begin(exchange, Payment(key.api_key, key.paid_by), frame["client_id"])
+        await self.begin(exchange, frame["client_id"])
 
     async def on_regenerate(self, frame: dict[str, Any]) -> None:
-        key = await services.akey_for_generation(user=self.user)
         exchange = await services.amessage_regenerate(
             user=self.user,
             conversation_id=frame["conversation"],
             message_id=frame["message"],
             client_id=uuid.UUID(frame["client_id"]),
             model=frame.get("model"),
-            paid_by=key.paid_by,
         )
-        await self.begin(exchange, Payment(key.api_key, key.paid_by), frame["client_id"])
+        await self.begin(exchange, frame["client_id"])
 
     async def on_edit(self, frame: dict[str, Any]) -> None:
-        key = await services.akey_for_generation(user=self.user)
         exchange = await services.amessage_edit(
             user=self.user,
             conversation_id=frame["conversation"],
@@ -204,13 +199,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             client_id=uuid.UUID(frame["client_id"]),
             content=frame["content"],
             model=frame.get("model"),
-            paid_by=key.paid_by,
         )
-        await self.begin(exchange, Payment(key.api_key, key.paid_by), frame["client_id"])
+        await self.begin(exchange, frame["client_id"])
 
     # --- starting a reply ----------------------------------------------------------------------
 
-    async def begin(self, exchange: Exchange, payment: Payment, client_id: str) -> None:
+    async def begin(self, exchange: Exchange, client_id: str) -> None:
         """Announce what was stored to every tab of the conversation, then start the worker."""
         conversation = exchange.conversation
         await self.watch(conversation.pk)
@@ -223,7 +217,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 conversation_group(conversation.pk),
                 {"type": "chat.frame", "frame": self.created_frame(message, client_id)},
             )
-        assert exchange.reply is not None
+        assert exchange.reply is not None and exchange.key is not None
+        payment = Payment(exchange.key.api_key, exchange.key.paid_by)
         generation_start(
             reply=exchange.reply,
             conversation=conversation,

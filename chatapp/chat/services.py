@@ -50,6 +50,8 @@ class Exchange:
     duplicate: bool = False
     # What goes upstream for `reply` (read in the same thread hop as the writes).
     history: list[ChatMessage] = field(default_factory=list)
+    # The key that pays for `reply`; stays in this process.
+    key: ResolvedKey | None = None
 
 
 # --- reads -------------------------------------------------------------------------------------
@@ -102,8 +104,21 @@ amessage_history = sync_to_async(message_history)
 # --- the checks before any upstream call -------------------------------------------------------
 
 
-async def akey_for_generation(*, user: Any) -> ResolvedKey:
+def key_for_generation(*, user: Any) -> ResolvedKey:
     """Return the key that pays for a reply, or refuse: no usable key, or the budget is spent."""
+    from chatapp.accounts.keys import no_key_reason, resolve_api_key
+    from chatapp.usage.budgets import budget_check
+
+    key = resolve_api_key(user)
+    if key is None:
+        raise ChatRefusal("no_key", no_key_reason(user))
+    refusal = budget_check(user=user, paid_by=key.paid_by)
+    if refusal is not None:
+        raise ChatRefusal("over_budget", refusal.message)
+    return key
+
+
+async def akey_for_generation(*, user: Any) -> ResolvedKey:
     from chatapp.accounts.keys import aresolve_api_key, no_key_reason
     from chatapp.usage.budgets import abudget_check
 
@@ -138,8 +153,9 @@ def _duplicate(*, user: Any, client_id: uuid.UUID) -> Exchange | None:
 def _placeholder(
     *, conversation: Conversation, parent: Message, model: str, paid_by: str, client_id: Any
 ) -> Message:
-    if conversation.messages.filter(status=Message.Status.STREAMING).exists():
-        raise ChatRefusal("busy", BUSY)
+    # A second streaming reply in the conversation breaks the msg_one_streaming_per_conv
+    # constraint: the IntegrityError is answered "busy" by _idempotent. The database is the
+    # only check, so it holds across server processes too.
     placeholder = Message(
         conversation=conversation,
         user_id=conversation.owner_id,
@@ -171,11 +187,12 @@ def _user_message(
     )
 
 
-def _touch(*, conversation: Conversation, user: Any, model: str) -> None:
+def _touch(*, conversation: Conversation, user: Any, model: str, created: bool = False) -> None:
     """Move the conversation to the top of the list, and remember the model for next time."""
-    now = timezone.now()
-    Conversation.objects.filter(pk=conversation.pk).update(model=model, updated_at=now)
-    conversation.model, conversation.updated_at = model, now
+    if not created:
+        now = timezone.now()
+        Conversation.objects.filter(pk=conversation.pk).update(model=model, updated_at=now)
+        conversation.model, conversation.updated_at = model, now
     if user.last_model != model:
         get_user_model().objects.filter(pk=user.pk).update(last_model=model)
         user.last_model = model
@@ -197,26 +214,28 @@ def _owned_message(*, conversation: Conversation, pk: int, roles: list[str]) -> 
 
 
 def _idempotent(fn: Any) -> Any:
-    """Run a write in one transaction; a lost race on client_id or on "busy" is answered cleanly."""
+    """Wrap a write that starts a reply: answer a repeated client_id with what it stored, check
+    the key and the budget, then write in one transaction (a lost race on client_id or on
+    "busy" is answered cleanly). All of it in one thread hop: it is on the first-token path."""
 
     def wrapper(*, user: Any, client_id: uuid.UUID, **kwargs: Any) -> Exchange:
         duplicate = _duplicate(user=user, client_id=client_id)
         if duplicate is not None:
             return duplicate
+        key = key_for_generation(user=user)
         try:
             with transaction.atomic():
-                result: Exchange = fn(user=user, client_id=client_id, **kwargs)
-            if result.reply is not None:
-                result.history = message_history(
-                    reply=result.reply, conversation=result.conversation
-                )
-            return result
+                result: Exchange = fn(user=user, client_id=client_id, paid_by=key.paid_by, **kwargs)
         except IntegrityError:
             # Another process stored the same client_id, or started a reply, in the meantime.
             duplicate = _duplicate(user=user, client_id=client_id)
             if duplicate is not None:
                 return duplicate
             raise ChatRefusal("busy", BUSY) from None
+        result.key = key
+        if result.reply is not None and not result.history:
+            result.history = message_history(reply=result.reply, conversation=result.conversation)
+        return result
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -253,8 +272,11 @@ def message_send(
     reply = _placeholder(
         conversation=conversation, parent=asked, model=model, paid_by=paid_by, client_id=None
     )
-    _touch(conversation=conversation, user=user, model=model)
-    return Exchange(conversation, [asked, reply], reply, created_conversation=created)
+    _touch(conversation=conversation, user=user, model=model, created=created)
+    exchange = Exchange(conversation, [asked, reply], reply, created_conversation=created)
+    if created:  # nothing before it: no need to read the branch back
+        exchange.history = [{"role": "user", "content": content}]
+    return exchange
 
 
 @_idempotent
