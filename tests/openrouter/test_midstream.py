@@ -66,3 +66,13 @@ async def test_it_caps_a_whole_generation(fake_openrouter):
     assert len(of_type(events, ContentDelta)) < 100
     assert events[-1].code == "too_long"
     assert not of_type(events, Usage)
+
+
+async def test_it_caps_a_generation_that_only_ever_sends_keepalives(fake_openrouter):
+    fake_openrouter.server.config.keepalive_s = 0.05
+    with override_settings(OPENROUTER_GENERATION_TIMEOUT=0.4, OPENROUTER_IDLE_TIMEOUT=5):
+        events = await collect("[[ttft:10000]] hello")
+
+    assert not of_type(events, ContentDelta)
+    assert events[-1].code == "too_long"
+    assert "0.4-second limit" in events[-1].message
