@@ -2,16 +2,16 @@
 
 chart_svg() writes the markup itself: a year of stacked bars is thousands of rectangles, which a
 template loop renders slower than all the queries behind the page. Every piece of text in it
-(model ids are model-controlled) goes through escape().
+(model ids are model-controlled) goes through _esc().
 """
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from chatapp.usage.money import usd_text
@@ -143,32 +143,38 @@ def spend_chart(
     )
 
 
+def _esc(text: str) -> str:
+    # html.escape, not django's escape: same output for str, without the lazy-string wrapper
+    # that costs more than the escaping on thousands of bar titles.
+    return html.escape(text, quote=True)
+
+
 def chart_svg(chart: Chart, *, title: str) -> SafeString:
     """Return the chart as inline SVG markup, titled `title` for screen readers."""
     left, right, bottom = chart.plot_left, chart.plot_right, chart.plot_bottom
     parts = [
         f'<svg class="spend-chart" viewBox="0 0 {chart.width} {chart.height}" role="img" '
         'aria-labelledby="chart-title" preserveAspectRatio="xMidYMid meet">',
-        f'<title id="chart-title">{escape(title)}</title><g class="grid">',
+        f'<title id="chart-title">{_esc(title)}</title><g class="grid">',
     ]
     for t in chart.y_ticks:
         parts.append(
             f'<line x1="{left}" x2="{right}" y1="{t.pos}" y2="{t.pos}"/>'
             f'<text class="y-label" x="{left - 8}" y="{t.pos}" dy="0.32em" '
-            f'text-anchor="end">{escape(t.label)}</text>'
+            f'text-anchor="end">{_esc(t.label)}</text>'
         )
     parts.append('</g><g class="bars">')
     for bar in chart.bars:
         for seg in bar.segments:
             parts.append(
                 f'<rect class="{seg.css}" x="{bar.x}" y="{seg.y}" width="{bar.width}" '
-                f'height="{seg.height}" rx="1.5"><title>{escape(seg.title)}</title></rect>'
+                f'height="{seg.height}" rx="1.5"><title>{_esc(seg.title)}</title></rect>'
             )
     parts.append(f'</g><line class="axis" x1="{left}" x2="{right}" y1="{bottom}" y2="{bottom}"/>')
     parts.append('<g class="x-labels">')
     for t in chart.x_ticks:
         parts.append(
-            f'<text x="{t.pos}" y="{bottom + 18}" text-anchor="middle">{escape(t.label)}</text>'
+            f'<text x="{t.pos}" y="{bottom + 18}" text-anchor="middle">{_esc(t.label)}</text>'
         )
     parts.append("</g>")
     if chart.empty:
@@ -177,4 +183,4 @@ def chart_svg(chart: Chart, *, title: str) -> SafeString:
             'text-anchor="middle">No spend in this range</text>'
         )
     parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+    return mark_safe("".join(parts))  # noqa: S308 - every text above went through _esc

@@ -249,13 +249,14 @@ def usage_daily(
     by="payer": user key vs operator key.
     """
     field = "paid_by" if by == "payer" else "model"
-    grouped = _in_range(f).values("day", field).annotate(units=Sum("cost_units")).order_by()
+    grouped = _in_range(f).values_list("day", field).annotate(units=Sum("cost_units")).order_by()
     per_day: dict[date, dict[str, int]] = {day: {} for day in f.days}
     totals: dict[str, int] = {}
-    for r in grouped:
-        name = _series_name(r[field], by)
-        per_day[r["day"]][name] = per_day[r["day"]].get(name, 0) + r["units"]
-        totals[name] = totals.get(name, 0) + r["units"]
+    for day, value, units in grouped:
+        name = _series_name(value, by)
+        series = per_day[day]
+        series[name] = series.get(name, 0) + units
+        totals[name] = totals.get(name, 0) + units
     names = sorted(totals, key=lambda n: (-totals[n], n))
     if by == "model" and len(names) > top:
         kept = set(names[:top])
