@@ -182,6 +182,7 @@ class Generation:
                 self.stream_task.cancel()
                 self.ended.set()
                 listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
                 await checkpoints
                 await self.layer.group_discard(generation_group(self.conversation.pk), control)
             await self._finish()
@@ -255,7 +256,12 @@ class Generation:
 
     async def _listen(self, channel: str) -> None:
         while True:
-            request = await self.layer.receive(channel)
+            try:
+                request = await self.layer.receive(channel)
+            except Exception:  # the layer blinked (Redis restart): keep listening, or stop is lost
+                log.exception("generation %s could not read its control channel", self.reply.pk)
+                await asyncio.sleep(0.5)
+                continue
             if request.get("type") == "generation.stop":
                 self.stop()
             elif request.get("type") == "generation.snapshot":
