@@ -53,6 +53,10 @@ def test_staff_see_the_cost_dashboard(
         page.locator("#models-table").get_by_text("<img src=x onerror=alert('m')>")
     ).to_be_visible()
     screenshot(page, "dashboard-costs", full_page=True)
+    page.emulate_media(color_scheme="dark")
+    page.reload()  # fresh, so no colour transition is caught half-way
+    screenshot(page, "dashboard-costs-dark")
+    page.emulate_media(color_scheme="light")
 
     page.get_by_role("link", name="By who paid").click()
     page.wait_for_url("**by=payer**")

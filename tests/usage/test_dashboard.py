@@ -209,3 +209,17 @@ def test_it_shows_the_spend_of_deleted_conversations_beside_the_totals(
     assert 'id="deleted-note"' in page and "$0.50" in page
     rows = csv_rows(client.get(CSV, {"table": "summary"}).content)
     assert rows[-1][:2] == ["Deleted conversations in the range (not in the totals)", "0.50"]
+
+
+def test_an_admin_sets_the_site_wide_budget_in_the_admin(client, staff) -> None:
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    response = client.get(reverse("admin:usage_budgetsettings_changelist"))
+    assert response.status_code == 302  # one row: straight to its form
+    form = response["Location"]
+    response = client.post(form, {"default_operator_monthly_budget": "12.5"})
+    assert response.status_code == 302
+    from chatapp.usage.budgets import site_default_budget
+
+    assert site_default_budget() == Decimal("12.5")
