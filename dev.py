@@ -77,7 +77,7 @@ def run_with_fake_openrouter(daphne: list[str], env: dict[str, str]) -> None:
     """Try it offline: the stand-in OpenRouter on FAKE_OPENROUTER_PORT (8001), the app on it."""
     fake_port = env.get("FAKE_OPENROUTER_PORT", "8001")
     fake = subprocess.Popen(
-        [str(PYTHON), "-m", "chatapp.openrouter.fake", "--port", fake_port],
+        [str(PYTHON), "-m", "chatapp.openrouter.fake", "--port", fake_port, "--markdown"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -95,6 +95,27 @@ def test_it_answers_without_streaming_when_asked(fake_openrouter):
     assert body["usage"]["completion_tokens"] == 2
 
 
+def test_the_markdown_marker_answers_with_a_markdown_document(fake_openrouter):
+    _, _, text = post(fake_openrouter.port, CHAT, ask("[[markdown]] show me"))
+
+    content = json.loads(text)["choices"][0]["message"]["content"]
+    assert content.startswith("## ")
+    assert "```python\n" in content
+    assert "| model |" in content
+
+
+def test_with_markdown_on_every_plain_message_gets_the_markdown_sample(fake_openrouter):
+    fake_openrouter.server.config.markdown = True
+    try:
+        _, _, plain = post(fake_openrouter.port, CHAT, ask("what are decorators?"))
+        _, _, marked = post(fake_openrouter.port, CHAT, ask("[[echo]] verbatim"))
+    finally:
+        fake_openrouter.server.config.markdown = False
+
+    assert "```python" in json.loads(plain)["choices"][0]["message"]["content"]
+    assert json.loads(marked)["choices"][0]["message"]["content"] == "verbatim"
+
+
 @pytest.mark.parametrize(
     ("key", "status"),
     [("sk-or-v1-invalid-x", 401), ("sk-or-v1-broke-x", 402), ("not-a-key", 401), ("", 401)],

@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=float(env("FAKE_OPENROUTER_KEEPALIVE", "1.0")),
         help="seconds between ': OPENROUTER PROCESSING' comments before the first token",
     )
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        default=env("FAKE_OPENROUTER_MARKDOWN", "") == "1",
+        help="answer messages without markers with a markdown sample instead of prose",
+    )
 
 
 def config_from(options: argparse.Namespace | Mapping[str, Any]) -> Config:
@@ -52,6 +58,7 @@ def config_from(options: argparse.Namespace | Mapping[str, Any]) -> Config:
         rate=float(values["rate"]),
         tokens=int(values["tokens"]),
         keepalive_s=float(values["keepalive"]),
+        markdown=bool(values.get("markdown", False)),
     )
 
 

@@ -33,6 +33,31 @@ _PROSE = (
     "real but every byte follows the format that OpenRouter documents for streaming"
 )
 _WORDS = _PROSE.split(" ")
+# The reply for `[[markdown]]` (and every reply with --markdown): what a real answer looks like,
+# so that trying the app offline shows headings, lists, tables and highlighted code.
+_MARKDOWN = """## Here is how that works
+
+The stand-in answers every question with this sample, streamed **one token at a time**, so you
+can watch `chatapp` render markdown while it arrives:
+
+1. Text is sanitized on *every* partial render.
+2. Code blocks are highlighted and get a copy button.
+3. The cost below this reply is the one OpenRouter reports.
+
+```python
+from decimal import Decimal
+
+
+def cost_of(tokens: int, price_per_million: Decimal) -> Decimal:
+    return tokens * price_per_million / 1_000_000
+```
+
+| model | prompt $/M | completion $/M |
+| --- | ---: | ---: |
+| small | 0.15 | 0.60 |
+| large | 3.00 | 15.00 |
+
+> Nothing here is real, but every byte follows the format OpenRouter documents."""
 _ERROR_TEXT = {
     400: "Invalid request (the stand-in was asked to fail with 400)",
     401: "No auth credentials found",
@@ -53,6 +78,7 @@ class Config:
     rate: float = 40.0  # tokens per second; 0 = as fast as possible
     tokens: int = 120
     keepalive_s: float = 1.0
+    markdown: bool = False  # every reply is the markdown sample, as `[[markdown]]` asks
 
 
 @dataclass
@@ -404,7 +430,9 @@ class FakeOpenRouter:
         count = _int(markers.get("tokens"), self.config.tokens)
         max_tokens = body.get("max_tokens")
         if "echo" in markers:
-            reply = re.findall(r"\S+\s*|\s+", MARKER.sub("", text).strip()) or [""]
+            reply = _split_tokens(MARKER.sub("", text).strip())
+        elif "markdown" in markers or (self.config.markdown and not markers):
+            reply = _split_tokens(_MARKDOWN)
         else:
             reply = _reply_tokens(text, count)
         plan = Plan(
@@ -725,6 +753,11 @@ def _prompt_tokens(messages: list[Any]) -> int:
     """About four characters per token, plus a little per message, as tokenizers roughly do."""
     chars = sum(len(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
     return max(1, chars // 4) + 3 * len(messages)
+
+
+def _split_tokens(text: str) -> list[str]:
+    """Cut text into word-sized tokens that join back to exactly the same text."""
+    return re.findall(r"\S+\s*|\s+", text) or [""]
 
 
 def _reply_tokens(prompt: str, count: int) -> list[str]:
