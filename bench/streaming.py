@@ -1,7 +1,7 @@
 """Streaming engine benchmarks: what the app adds between OpenRouter and the browser.
 
-    .venv/bin/python bench/streaming.py ttft       [--streams 50] [--spread 0]
-    .venv/bin/python bench/streaming.py chunks     [--streams 100] [--spread 0]
+    .venv/bin/python bench/streaming.py ttft       [--streams 50] [--spread 0] [--rounds 1]
+    .venv/bin/python bench/streaming.py chunks     [--streams 100] [--spread 0] [--rate 50]
     .venv/bin/python bench/streaming.py capacity   [--levels 50,100,200,300]
     .venv/bin/python bench/streaming.py stop       [--streams 0]
     .venv/bin/python bench/streaming.py writes     [--seconds 5]
@@ -336,11 +336,14 @@ def line(name: str, values: list[float]) -> str:
 # --- scenarios ---------------------------------------------------------------------------------
 
 
-async def bench_ttft(rig: Rig, streams: int) -> None:
+async def bench_ttft(rig: Rig, streams: int, rounds: int) -> None:
     rig.start_app()
     await run_app(rig, 5, 5, 50, 50, "warm")
-    direct = ttfts(await run_direct(rig, streams, 10, 50, 100, "dt"))
-    app = ttfts(await run_app(rig, streams, 10, 50, 100, "at"))
+    direct: list[float] = []
+    app: list[float] = []
+    for r in range(rounds):  # rounds one after another: more samples of the same load
+        direct += ttfts(await run_direct(rig, streams, 10, 50, 100, f"dt{r}"))
+        app += ttfts(await run_app(rig, streams, 10, 50, 100, f"at{r}"))
     print(line(f"TTFT direct ({streams})", direct))
     print(line(f"TTFT app ({streams})", app))
     print(
@@ -443,6 +446,8 @@ async def bench_stop(rig: Rig, background: int, stops: int = 20) -> None:
         async with asyncio.timeout(30):
             async for raw in ws:
                 message = json.loads(raw)
+                if message["type"] == "error":
+                    raise RuntimeError(message)
                 if message["type"] == "delta":
                     conversation = message["conversation"]
                     break
@@ -452,7 +457,7 @@ async def bench_stop(rig: Rig, background: int, stops: int = 20) -> None:
             async for raw in ws:
                 if json.loads(raw)["type"] == "done":
                     break
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # two frames a second: under the per-user rate limit
         events = json.loads(urllib.request.urlopen(url, timeout=5).read())  # noqa: S310
         closes = [e["time"] for e in events if e.get("during_stream") and e["time"] >= stopped_at]
         delays.append((min(closes) - stopped_at) * 1000 if closes else float("inf"))
@@ -546,6 +551,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--idle", type=int, default=1000)
     parser.add_argument("--cycles", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=1, help="ttft: rounds one after another")
+    parser.add_argument("--rate", type=float, default=50, help="chunks: tokens/s per stream")
     parser.add_argument("--spread", type=float, default=0.0, help="seconds to spread starts over")
     options = parser.parse_args()
     global SPREAD
@@ -559,9 +566,9 @@ def main() -> None:
         rig = Rig(Path(work))
         try:
             if options.what == "ttft":
-                asyncio.run(bench_ttft(rig, options.streams or 50))
+                asyncio.run(bench_ttft(rig, options.streams or 50, options.rounds))
             elif options.what == "chunks":
-                asyncio.run(bench_chunks(rig, options.streams or 100))
+                asyncio.run(bench_chunks(rig, options.streams or 100, rate=options.rate))
             elif options.what == "capacity":
                 levels = [int(x) for x in options.levels.split(",")]
                 asyncio.run(bench_capacity(rig, levels))
