@@ -63,8 +63,6 @@ def dashboard_data(filters: Filters, *, by: str) -> dict[str, Any]:
     """Return every figure of the dashboard; the page and the CSV both render this."""
     names, per_day = usage_daily(filters, by=by)
     users, user_count = usage_by_user(filters)
-    chart = spend_chart(days=filters.days, names=names, per_day=per_day, other=OTHER)
-    title = "by who paid" if by == "payer" else "by model"
     return {
         "filters": filters,
         "by": by,
@@ -72,11 +70,6 @@ def dashboard_data(filters: Filters, *, by: str) -> dict[str, Any]:
         "deleted": usage_deleted(filters),
         "series": names,
         "per_day": per_day,
-        "chart": chart,
-        "chart_svg": chart_svg(
-            chart,
-            title=f"Spend per day {title}, {filters.start:%-d %b %Y} to {filters.end:%-d %b %Y}",
-        ),
         "users": users,
         "user_count": user_count,
         "models": usage_by_model(filters),
@@ -89,8 +82,16 @@ def dashboard_data(filters: Filters, *, by: str) -> dict[str, Any]:
 def costs(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     data = dashboard_data(filters, by=form.chart_by if form.is_bound else "model")
+    chart = spend_chart(
+        days=filters.days, names=data["series"], per_day=data["per_day"], other=OTHER
+    )
+    stacked = "by who paid" if data["by"] == "payer" else "by model"
+    span = f"{filters.start:%-d %b %Y} to {filters.end:%-d %b %Y}"
+    # One reverse() for the page rather than one per user row.
     link = reverse("usage:user_replies", args=[0]).removesuffix("0/")
     data.update(
+        chart=chart,
+        chart_svg=chart_svg(chart, title=f"Spend per day {stacked}, {span}"),
         form=form,
         user_link=link,
         query=_query(request, drop=("page",)),
