@@ -103,8 +103,14 @@ class _Rollup:
 
 
 def _priced_rows() -> Any:
-    # Every row but the person's own messages: replies and auto-title calls are spend.
-    return Message.objects.exclude(role=Message.Role.USER).values_list(*_ROW_FIELDS)
+    # Replies and auto-title calls with a recorded cost. A reply refused or failed before
+    # OpenRouter charged anything has none and is no spend (the engine's placeholder skips
+    # the save signals, and it records usage only once a cost is known).
+    return (
+        Message.objects.exclude(role=Message.Role.USER)
+        .filter(cost__isnull=False)
+        .values_list(*_ROW_FIELDS)
+    )
 
 
 def _add(table: dict[Any, _Bucket], key: Any, row: Row) -> None:

@@ -207,7 +207,7 @@ def _conversation_spend(f: Filters, ids: list[int]) -> dict[int, tuple[int, int,
     rows = Message.objects.filter(
         conversation_id__in=ids, created_at__gte=start, created_at__lt=end
     )
-    rows = rows.exclude(role=Message.Role.USER)
+    rows = rows.exclude(role=Message.Role.USER).filter(cost__isnull=False)
     if f.model:
         rows = rows.filter(model_used=f.model)
     spend: dict[int, tuple[int, int, int]] = {}
@@ -286,7 +286,7 @@ def usage_user_replies(f: Filters, *, user_id: int) -> QuerySet[Message]:
     start, _ = day_bounds(f.start)
     _, end = day_bounds(f.end)
     qs = Message.objects.filter(user_id=user_id, created_at__gte=start, created_at__lt=end)
-    qs = qs.exclude(role=Message.Role.USER)
+    qs = qs.exclude(role=Message.Role.USER).filter(cost__isnull=False)
     if f.model:
         qs = qs.filter(model_used=f.model)
     return qs.select_related("conversation").order_by("-created_at", "-id")

@@ -81,10 +81,11 @@ def test_it_ranks_users_by_spend_with_replies_tokens_and_average(client, staff, 
     client.force_login(staff)
     rows = table(client.get(COSTS).content.decode(), "users-table")
     assert [r[:4] for r in rows] == [
-        ["bob", "2.25", "2", "300"],
+        ["bob", "2.25", "1", "150"],
         ["alice", "1.512345679", "3", "450"],
     ]
-    assert rows[0][4] == "1.125000"  # average per reply, rounded to a millionth
+    assert rows[0][4] == "2.250000"  # average per priced reply, to a millionth
+    assert rows[1][4] == "0.504115"
 
 
 @pytest.mark.parametrize("table_name", ["users", "models", "conversations", "summary", "daily"])

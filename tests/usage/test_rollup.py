@@ -64,8 +64,12 @@ class TotalsEqualRowSums(TestCase):
             reply(convs[key], cost=cost, model=model, paid_by=paid_by, role=role, created_at=at)
 
         f = Filters(start=local_today() - timedelta(days=span), end=local_today())
-        priced = Message.objects.exclude(role="user").filter(
-            created_at__gte=day_start(f.start), created_at__lt=day_start(f.end + timedelta(1))
+        priced = (
+            Message.objects.exclude(role="user")
+            .filter(cost__isnull=False)
+            .filter(
+                created_at__gte=day_start(f.start), created_at__lt=day_start(f.end + timedelta(1))
+            )
         )
         expected = sum((m.cost for m in priced if m.cost is not None), Decimal(0))
 
@@ -144,6 +148,11 @@ def test_the_check_command_finds_drift_and_rebuild_repairs_it(alice) -> None:
         call_command("usage_rollup", "--check")
     call_command("usage_rollup", "--rebuild")
     call_command("usage_rollup", "--check")
+
+
+def test_a_reply_without_a_cost_is_not_counted(alice) -> None:
+    reply(conversation(alice), cost=None)
+    assert usage_cards(Filters(start=local_today(), end=local_today()))["today"].replies == 0
 
 
 def test_the_persons_own_messages_are_not_spend(alice) -> None:
