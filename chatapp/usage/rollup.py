@@ -266,8 +266,9 @@ def usage_record(*, message: Message) -> None:
     )
 
 
-def usage_forget_conversation(*, conversation_id: int) -> None:
-    """Keep the spend of a conversation about to be deleted, per day, model and payer."""
+def usage_forget_conversation(*, conversation_id: int) -> set[tuple[int, date]]:
+    """Keep the spend of a conversation about to be deleted, per day, model and payer; return
+    the (user, day) buckets it counted in, to refresh once it is gone."""
     rollup = _aggregate(_priced_rows().filter(conversation_id=conversation_id), convs=False)
     DeletedSpend.objects.bulk_create(
         DeletedSpend(
@@ -282,6 +283,7 @@ def usage_forget_conversation(*, conversation_id: int) -> None:
         for (user_id, day, model, paid_by), b in rollup.days.items()
         if b.cost_units
     )
+    return set(rollup.users)
 
 
 async def ausage_record(*, message: Message) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
@@ -10,7 +9,7 @@ from django.dispatch import receiver
 
 from chatapp.accounts.models import User
 from chatapp.chat.models import Conversation, Message
-from chatapp.usage.models import ConversationUsage, DeletedSpend
+from chatapp.usage.models import DeletedSpend
 from chatapp.usage.periods import local_day
 from chatapp.usage.rollup import COUNTED_FIELDS, usage_day_refresh, usage_forget_conversation
 
@@ -57,21 +56,15 @@ def _remember_conversation(
     sender: type[Conversation], instance: Conversation, **kwargs: Any
 ) -> None:
     # Deleting a conversation must not give back budget: its spend is kept as DeletedSpend.
-    usage_forget_conversation(conversation_id=instance.pk)
-    span = ConversationUsage.objects.filter(conversation_id=instance.pk).first()
-    instance._usage_span = (span.user_id, span.first_day, span.last_day) if span else None  # type: ignore[attr-defined]
+    buckets = usage_forget_conversation(conversation_id=instance.pk)
+    instance._usage_buckets = buckets  # type: ignore[attr-defined]
 
 
 @receiver(post_delete, sender=Conversation, dispatch_uid="usage_forget_conversation")
 def _forget_conversation(sender: type[Conversation], instance: Conversation, **kwargs: Any) -> None:
-    # Its messages are gone: the days it spanned must no longer count them.
-    span = getattr(instance, "_usage_span", None)
-    if not span:
-        return
-    user_id, day, last = span
-    while day <= last:
+    # Its messages are gone: the days it counted in must no longer count them.
+    for user_id, day in sorted(getattr(instance, "_usage_buckets", ())):
         usage_day_refresh(user_id=user_id, day=day)
-        day += timedelta(days=1)
 
 
 @receiver(post_delete, sender=User, dispatch_uid="usage_forget_user")

@@ -166,7 +166,9 @@ def test_deleting_conversations_does_not_give_back_budget(alice) -> None:
 
 def test_deleting_a_user_forgets_their_deleted_spend(alice) -> None:
     from chatapp.usage.models import DeletedSpend
+    from chatapp.usage.rollup import usage_rollup_drift
 
     reply(conversation(alice), cost="1")
     alice.delete()
     assert not DeletedSpend.objects.exists()
+    assert usage_rollup_drift() == []
