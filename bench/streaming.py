@@ -108,7 +108,7 @@ class Rig:
         self.manage("migrate", "--noinput", "-v", "0")
         port = free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+            [sys.executable, "bench/streaming_app.py", "-b", "127.0.0.1", "-p", str(port)]
             + ["chatapp.asgi:application"],
             cwd=ROOT,
             env=self.env,
@@ -156,6 +156,20 @@ class Rig:
             tag, chars, at = line.split()
             found[tag].append((int(chars), float(at)))
         return found
+
+    def gc_pauses(self) -> str:
+        """What the collector cost in the app so far (bench/streaming_app.py logs each pause)."""
+        pauses = [
+            float(line.split()[2])
+            for line in (self.work / "daphne.log").read_text().splitlines()
+            if line.startswith("gc ")
+        ]
+        if not pauses:
+            return "no GC pause over 1 ms"
+        return (
+            f"GC pauses over 1 ms: {len(pauses)}, longest {max(pauses):.0f} ms, "
+            f"in all {sum(pauses):.0f} ms"
+        )
 
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.app_pid}/status").read_text().splitlines():
@@ -313,8 +327,25 @@ def ttfts(results: dict[str, Any]) -> list[float]:
     return [(arr[0][1] - started) * 1000 for started, arr, _ in results.values() if arr]
 
 
+TIMELINE: list[tuple[float, float]] = []  # (written at, delay ms) of the last chunk_delays()
+
+
+def timeline(width: float = 1.0) -> str:
+    """p99 of the chunk delay per `width` seconds of the run: shows when delays happen."""
+    if not TIMELINE:
+        return ""
+    start = min(t for t, _ in TIMELINE)
+    buckets: dict[int, list[float]] = defaultdict(list)
+    for written, delay in TIMELINE:
+        buckets[int((written - start) / width)].append(delay)
+    return "p99 per second of the run: " + " ".join(
+        f"{pct(buckets[b], 99):.0f}" for b in sorted(buckets)
+    )
+
+
 def chunk_delays(results: dict[str, Any], emitted: dict[str, Arrivals]) -> tuple[list[float], int]:
     delays, lost = [], 0
+    TIMELINE.clear()
     for tag, (_, arrivals, _) in results.items():
         got = [chars for chars, _ in arrivals]
         for chars, written in emitted.get(tag, []):
@@ -323,6 +354,7 @@ def chunk_delays(results: dict[str, Any], emitted: dict[str, Arrivals]) -> tuple
                 lost += 1
                 continue
             delays.append((arrivals[at][1] - written) * 1000)
+            TIMELINE.append((written, delays[-1]))
     return delays, lost
 
 
@@ -364,6 +396,8 @@ async def bench_chunks(rig: Rig, streams: int, tokens: int = 100, rate: float = 
     chunks = sum(len(emitted[tag]) for tag in app)
     print(line(f"chunk delay direct ({streams})", d_delays), f"lost={d_lost}")
     print(line(f"chunk delay app ({streams})", a_delays), f"lost={a_lost}")
+    print(timeline())
+    print(rig.gc_pauses())
     print(
         f"added per chunk: p50 {pct(a_delays, 50) - pct(d_delays, 50):.2f} ms, "
         f"p99 {pct(a_delays, 99) - pct(d_delays, 99):.2f} ms; "

@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db.models import Sum
 from django.utils import timezone
@@ -77,7 +77,7 @@ def generation_start(
     """Start writing `reply` in the background; return at once."""
     generation = Generation(reply, conversation, user, history, payment)
     _running[reply.pk] = generation
-    spawn(generation.run())
+    generation.task = spawn(generation.run())
     return generation
 
 
@@ -165,6 +165,7 @@ class Generation:
         self.layer: BaseChannelLayer = layer
         self.outbox = Outbox(layer, conversation_group(conversation.pk))
         self.stream_task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[None] | None = None
 
     # --- the life of a reply -------------------------------------------------------------------
 
@@ -501,28 +502,59 @@ async def aclose(stream: Any) -> None:
         await close()
 
 
-# The rollup recompute is the heaviest write of a reply (a transaction over five tables). On
-# the async ORM's one shared thread it would queue every other reply's first token behind it,
-# so it gets a thread (and database connection) of its own.
-_rollup_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-rollup")
+# The rollup recompute is the heaviest work of a reply (a transaction over five tables, and
+# Python summing the day's rows). Run inline it would hold up the next replies' first tokens,
+# and 100 replies ending together stalled every other stream for a few hundred ms. So replies
+# only note their (user, day) bucket, and one background task refreshes each noted bucket once,
+# resting as long as it worked in between (at most half of the ORM's thread and of the GIL).
+# It uses the ORM's shared thread: on SQLite a second writer thread only meets "database is
+# locked". The rollups trail the messages by moments, never by a reply.
+_rollups_due: dict[tuple[int, Any], set[int]] = {}
+_rollup_task: asyncio.Task[None] | None = None
 
 
 async def record_spend(reply: Message) -> None:
-    """Bring the usage rollups up to date with a cost written by QuerySet.update (no signal)."""
-    loop = asyncio.get_running_loop()
-    try:
-        await loop.run_in_executor(_rollup_thread, _record_spend, reply)
-    except Exception:  # the rollups can be rebuilt; the message row is the record
-        log.exception("could not update the usage rollups for message %s", reply.pk)
+    """Have the usage rollups catch up with a cost written by QuerySet.update (no signal)."""
+    global _rollup_task
+    from chatapp.usage.periods import local_day
+
+    key = (reply.user_id, local_day(reply.created_at))
+    _rollups_due.setdefault(key, set()).add(reply.conversation_id)
+    if _rollup_task is None or _rollup_task.done():
+        _rollup_task = spawn(_refresh_rollups())
 
 
-def _record_spend(reply: Message) -> None:
+async def rollups_settled() -> None:
+    """Wait until every noted rollup is refreshed (tests, and a graceful shutdown)."""
+    while _rollup_task is not None and not _rollup_task.done():
+        await asyncio.shield(_rollup_task)
+    # A refresh whose task was cancelled still runs in the ORM's thread: wait for it too.
+    await sync_to_async(_nothing)()
+
+
+def _nothing() -> None:
+    pass
+
+
+async def _refresh_rollups() -> None:
+    while _rollups_due:
+        key = next(iter(_rollups_due))
+        conversations = _rollups_due.pop(key)
+        started = time.monotonic()
+        try:
+            await sync_to_async(_refresh_bucket)(key, conversations)
+        except Exception:  # the rollups can be rebuilt; the message rows are the record
+            log.exception("could not update the usage rollups for %s", key)
+        await asyncio.sleep(time.monotonic() - started)
+
+
+def _refresh_bucket(key: tuple[int, Any], conversations: set[int]) -> None:
     from django.db import close_old_connections
 
-    from chatapp.usage.rollup import usage_record
+    from chatapp.usage.rollup import usage_day_refresh
 
     try:
-        usage_record(message=reply)
+        usage_day_refresh(user_id=key[0], day=key[1], conversation_ids=conversations)
     except Exception:
         close_old_connections()  # drop a broken connection; the next call opens a new one
         raise

@@ -104,17 +104,23 @@ async def tab() -> AsyncIterator[Callable[[Any], Awaitable[Tab]]]:
 
 async def stop_engine() -> None:
     """Stop every worker, background task and sweeper of this process, and wait for them."""
+    loop = asyncio.get_running_loop()
+    workers = []
     for running in generation.running_generations():
         running.stop()
+        if running.task is not None and running.task.get_loop() is loop:
+            workers.append(running.task)
+    await asyncio.gather(*workers, return_exceptions=True)  # they write their final state
+    await generation.rollups_settled()
     tasks = [*generation._background]
     if sweeper._task is not None:
         tasks.append(sweeper._task)
         sweeper._task = None
-    loop = asyncio.get_running_loop()
     tasks = [t for t in tasks if t.get_loop() is loop]
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    await generation.rollups_settled()  # no refresh may write after the database is flushed
 
 
 @pytest.fixture(autouse=True)

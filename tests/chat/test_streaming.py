@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chatapp.chat import generation
 from chatapp.chat.models import Conversation, Message
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -182,6 +183,7 @@ async def test_the_cost_of_a_reply_reaches_the_usage_rollups(
     alice_tab = await tab(alice)
     await alice_tab.send(**send_frame("Hi [[tokens:3]]"))
     done = await alice_tab.until("done")
+    await generation.rollups_settled()
     row = await Message.objects.aget(pk=done["message"]["id"])
     daily = await UserUsageDaily.objects.aget(user=alice)
     assert daily.cost_units == usd_to_units(row.cost) > 0
