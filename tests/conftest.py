@@ -33,6 +33,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # CI never skips browser tests: without Chromium they fail there, loudly.
         if "browser" in item.keywords and not has_chromium and not in_ci:
             item.add_marker(pytest.mark.skip(reason="Chromium is not installed"))
+    # Browser tests go last: Playwright's sync API keeps an event loop running in this thread
+    # for the rest of the session, and no async test can start a loop of its own after it.
+    items.sort(key=lambda item: "browser" in item.keywords)
 
 
 @pytest.fixture
