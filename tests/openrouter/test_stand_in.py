@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 from decimal import Decimal
@@ -156,6 +157,11 @@ async def test_it_bills_the_key_that_streamed(fake_openrouter):
     key = "sk-or-v1-billing-check"
     await collect("hello", key=key)
 
+    # The stand-in settles once its last chunk is out, which can be just after [DONE] arrives.
+    for _ in range(100):
+        if fake_openrouter.server.spent[key]:
+            break
+        await asyncio.sleep(0.02)
     spent = Decimal(fake_openrouter.server.spent[key]) / 10**12
 
     assert spent > 0
