@@ -520,13 +520,23 @@ async def record_spend(reply: Message) -> None:
 
     key = (reply.user_id, local_day(reply.created_at))
     _rollups_due.setdefault(key, set()).add(reply.conversation_id)
-    if _rollup_task is None or _rollup_task.done():
+    if not _rollups_running():
         _rollup_task = spawn(_refresh_rollups())
+
+
+def _rollups_running() -> bool:
+    # A task of another (closed) event loop never finishes: it does not count.
+    return (
+        _rollup_task is not None
+        and not _rollup_task.done()
+        and _rollup_task.get_loop() is asyncio.get_running_loop()
+    )
 
 
 async def rollups_settled() -> None:
     """Wait until every noted rollup is refreshed (tests, and a graceful shutdown)."""
-    while _rollup_task is not None and not _rollup_task.done():
+    while _rollups_running():
+        assert _rollup_task is not None
         await asyncio.shield(_rollup_task)
     # A refresh whose task was cancelled still runs in the ORM's thread: wait for it too.
     await sync_to_async(_nothing)()

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from chatapp.asgi import application
@@ -131,6 +132,14 @@ async def engine_cleanup() -> AsyncIterator[None]:
     layer = get_channel_layer()
     if layer is not None and hasattr(layer, "flush"):
         await layer.flush()
+    # A layer keeps locks and connections bound to this test's event loop: the next test (on a
+    # new loop) gets a new layer.
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
+    channel_layers.backends.clear()
+    # The ORM's worker thread holds a connection of its own; PostgreSQL cannot drop the test
+    # database at the end while it is open.
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
