@@ -15,7 +15,6 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 from django.test import Client
 
 from chatapp.asgi import application
@@ -104,7 +103,13 @@ async def tab() -> AsyncIterator[Callable[[Any], Awaitable[Tab]]]:
 
 
 async def stop_engine() -> None:
-    """Stop every worker, background task and sweeper of this process, and wait for them."""
+    """Stop every worker, background task and sweeper of this process, and wait for them
+    (bounded: a stuck worker fails the test instead of hanging the suite)."""
+    async with asyncio.timeout(20):
+        await _stop_engine()
+
+
+async def _stop_engine() -> None:
     loop = asyncio.get_running_loop()
     workers = []
     for running in generation.running_generations():
@@ -137,9 +142,6 @@ async def engine_cleanup() -> AsyncIterator[None]:
     if hasattr(layer, "close_pools"):
         await layer.close_pools()
     channel_layers.backends.clear()
-    # The ORM's worker thread holds a connection of its own; PostgreSQL cannot drop the test
-    # database at the end while it is open.
-    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
