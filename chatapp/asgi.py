@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -24,3 +25,8 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything imported so far lives as long as the process: keep it out of the garbage
+# collector's scans, which otherwise pause every stream (measured: longest pause 95 -> 38 ms,
+# docs/benchmarks.md).
+gc.freeze()
