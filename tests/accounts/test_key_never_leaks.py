@@ -24,10 +24,10 @@ from chatapp.accounts.models import User
 from chatapp.asgi import application
 from tests.accounts.conftest import local_path, location_of
 from tests.chat.conftest import stop_engine
+from tests.chat.frames import send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-MODEL = "openai/gpt-4o-mini"
 OPERATOR_KEY = "sk-or-v1-" + "0e" * 32
 # A key in clear: the prefix followed by key material (the masked hint has "…" after it).
 KEY_LIKE = re.compile(r"sk-or-v1-[0-9A-Za-z]{6}")
@@ -68,17 +68,6 @@ class Socket:
     async def drain(self) -> None:
         while not await self.communicator.receive_nothing(timeout=0.5):
             self.recorder.frame(await self.communicator.receive_from())
-
-
-def send_frame(content: str, conversation: int | None, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "send",
-        "conversation": conversation,
-        "client_id": str(uuid.uuid4()),
-        "content": content,
-        "model": MODEL,
-        **extra,
-    }
 
 
 async def connect_openrouter(client: AsyncClient, rec: Recorder) -> None:

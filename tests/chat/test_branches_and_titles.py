@@ -8,20 +8,9 @@ from typing import Any
 import pytest
 
 from chatapp.chat.models import Conversation, Message
+from tests.chat.frames import send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-MODEL = "openai/gpt-4o-mini"
-
-
-def send_frame(content: str, conversation: int | None = None) -> dict[str, Any]:
-    return {
-        "type": "send",
-        "conversation": conversation,
-        "client_id": str(uuid.uuid4()),
-        "content": content,
-        "model": MODEL,
-    }
 
 
 async def first_exchange(alice_tab: Any, content: str = "question [[tokens:4]]") -> dict[str, Any]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,24 +12,9 @@ from django.utils import timezone
 from chatapp.accounts.keys import key_store
 from chatapp.accounts.models import OpenRouterKey
 from chatapp.chat.models import Conversation, Message
+from tests.chat.frames import MODEL, chat_calls, send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-MODEL = "openai/gpt-4o-mini"
-
-
-def send_frame(content: str, conversation: int | None = None) -> dict[str, Any]:
-    return {
-        "type": "send",
-        "conversation": conversation,
-        "client_id": str(uuid.uuid4()),
-        "content": content,
-        "model": MODEL,
-    }
-
-
-def chat_calls(fake: Any) -> list[dict[str, Any]]:
-    return [r for r in fake.requests() if r["path"].endswith("/chat/completions")]
 
 
 async def test_a_mid_stream_error_keeps_the_partial_reply_marked_error(

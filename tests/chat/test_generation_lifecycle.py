@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import pytest
 
 from chatapp.chat.models import Conversation, Message
+from tests.chat.frames import MODEL, send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-MODEL = "openai/gpt-4o-mini"
 SLOW = "[[tokens:60]] [[rate:30]]"  # about two seconds of reply
-
-
-def send_frame(content: str, conversation: int | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "send",
-        "conversation": conversation,
-        "client_id": str(uuid.uuid4()),
-        "content": content,
-        "model": MODEL,
-        **extra,
-    }
 
 
 async def start_slow_reply(alice_tab: Any, prompt: str = f"tell me {SLOW}") -> tuple[int, int]:

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from chatapp.chat import generation
 from chatapp.chat.models import Conversation, Message
+from tests.chat.frames import MODEL, send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-MODEL = "openai/gpt-4o-mini"
-
-
-def send_frame(content: str, conversation: int | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "send",
-        "conversation": conversation,
-        "client_id": str(uuid.uuid4()),
-        "content": content,
-        "model": MODEL,
-        **extra,
-    }
 
 
 async def test_it_streams_a_reply_into_a_new_conversation(

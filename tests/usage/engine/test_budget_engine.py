@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -12,23 +11,9 @@ from asgiref.sync import sync_to_async
 from chatapp.chat.models import Conversation, Message
 from chatapp.usage.models import BudgetSettings
 from chatapp.usage.periods import local_today, next_month_start
+from tests.chat.frames import MODEL, chat_calls, send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-MODEL = "openai/gpt-4o-mini"
-
-
-def send_frame(content: str, conversation: int | None = None) -> dict[str, Any]:
-    return {
-        "type": "send",
-        "conversation": conversation,
-        "client_id": str(uuid.uuid4()),
-        "content": content,
-        "model": MODEL,
-    }
-
-
-def chat_calls(fake: Any) -> list[dict[str, Any]]:
-    return [r for r in fake.requests() if r["path"].endswith("/chat/completions")]
 
 
 async def _spend(user: Any, cost: str) -> None:

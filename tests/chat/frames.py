@@ -1,0 +1,25 @@
+"""Frames and look-ups the engine's tests share."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+MODEL = "openai/gpt-4o-mini"
+
+
+def send_frame(content: str, conversation: int | None = None, **extra: Any) -> dict[str, Any]:
+    """A `send` with a fresh client_id, as the page sends it."""
+    return {
+        "type": "send",
+        "conversation": conversation,
+        "client_id": str(uuid.uuid4()),
+        "content": content,
+        "model": MODEL,
+        **extra,
+    }
+
+
+def chat_calls(fake: Any) -> list[dict[str, Any]]:
+    """What reached the stand-in's chat endpoint."""
+    return [r for r in fake.requests() if r["path"].endswith("/chat/completions")]
