@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TITLE_WORDS = 6
+# A model that ignores "at most six words" still gets a title that fits the sidebar.
+MODEL_TITLE_WORDS = 10
 TITLE_PROMPT = (
     "Write a title of at most six words for the conversation that starts with the message "
     "below. Answer with the title only: no quotes, no full stop.\n\n{message}"
@@ -71,7 +73,7 @@ async def atitle_generate(
         )
     except Exception:  # a title is a nicety: never let it break anything
         log.exception("title call failed for conversation %s", conversation.pk)
-    title = title or title_from_words(first)
+    title = title_from_words(title, words=MODEL_TITLE_WORDS) if title else title_from_words(first)
     await _title_save(conversation, title)
     return title
 

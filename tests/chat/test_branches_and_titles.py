@@ -107,6 +107,24 @@ async def test_a_new_conversation_is_titled_by_the_title_model_and_that_call_is_
     assert title_call.user_id == alice.pk and title_call.conversation_id == conversation.pk
 
 
+async def test_a_title_model_that_rambles_is_cut_to_ten_words(
+    alice, tab, fake_openrouter, operator_key, settings
+):
+    settings.CHATAPP_TITLE_MODEL = "meta-llama/llama-3.1-8b-instruct:free"
+    alice_tab = await tab(alice)
+    # No [[tokens]] marker: the stand-in answers the title prompt with max_tokens (30) words.
+    await alice_tab.send(**send_frame("How do tides work? [[rate:0]]"))
+    titled = await alice_tab.until("conversation_updated", timeout=20)
+    while not titled["conversation"]["title"]:
+        titled = await alice_tab.until("conversation_updated", timeout=20)
+
+    title = titled["conversation"]["title"]
+    assert len(title.split()) == 10
+    assert title.endswith("…")
+    title_call = await Message.objects.aget(role="title")
+    assert len(title_call.content.split()) > 10  # the record keeps what the model said
+
+
 async def test_without_a_title_model_the_title_is_the_first_words(
     alice, tab, fake_openrouter, operator_key, settings
 ):
