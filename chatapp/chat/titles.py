@@ -7,6 +7,7 @@ spend. With CHATAPP_TITLE_MODEL empty, the first words of the first message are 
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 TITLE_WORDS = 6
 # A model that ignores "at most six words" still gets a title that fits the sidebar.
 MODEL_TITLE_WORDS = 10
+_MARKDOWN_SYNTAX = re.compile(r"[*_`~]+|^title:\s*", re.IGNORECASE)
 TITLE_PROMPT = (
     "Write a title of at most six words for the conversation that starts with the message "
     "below. Answer with the title only: no quotes, no full stop.\n\n{message}"
@@ -37,7 +39,10 @@ def title_from_words(text: str, *, words: int = TITLE_WORDS) -> str:
 
 
 def _clean(raw: str) -> str:
-    title = " ".join(raw.split()).strip().strip("\"'“”‘’").rstrip(".").strip()
+    """The title in a model's answer: its first line, without markdown, quotes or full stop."""
+    first_line = next((line for line in raw.splitlines() if line.strip()), "")
+    plain = _MARKDOWN_SYNTAX.sub("", first_line.lstrip().lstrip("#>-").strip())
+    title = " ".join(plain.split()).strip("\"'“”‘’").rstrip(".").strip()
     return title[:200]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from chatapp.chat import titles
 from chatapp.chat.models import Conversation, Message
 from tests.chat.frames import send_frame
 
@@ -138,3 +139,16 @@ async def test_without_a_title_model_the_title_is_the_first_words(
     assert not await Message.objects.filter(role="title").aexists()
     calls = [r for r in fake_openrouter.requests() if r["path"].endswith("/chat/completions")]
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "title"),
+    [
+        ("## **Tides** explained\n\nThe moon pulls…", "Tides explained"),
+        ('"How tides work."', "How tides work"),
+        ("Title: `Ocean tides`", "Ocean tides"),
+        ("\n\n  Moon and sea  \n", "Moon and sea"),
+    ],
+)
+def test_a_title_is_the_first_line_of_the_answer_without_markdown(answer, title):
+    assert titles._clean(answer) == title
