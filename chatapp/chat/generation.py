@@ -407,7 +407,7 @@ class Generation:
         if self.payment.paid_by == Message.PaidBy.USER:
             from chatapp.accounts.keys import akey_mark_invalid
 
-            await akey_mark_invalid(user=self.user)
+            await akey_mark_invalid(user=self.user, api_key=self.payment.api_key)
             return self.error.message
         # The site's key was refused: the person can only tell the admin, or use their own.
         return (
