@@ -21,10 +21,9 @@ from django.test import AsyncClient, override_settings
 
 from chatapp.accounts.keys import aresolve_api_key
 from chatapp.accounts.models import User
-from chatapp.asgi import application
 from tests.accounts.conftest import local_path, location_of
 from tests.chat.conftest import stop_engine
-from tests.chat.frames import send_frame
+from tests.chat.frames import connect_socket, send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -78,17 +77,7 @@ async def connect_openrouter(client: AsyncClient, rec: Recorder) -> None:
 
 
 async def open_socket(client: AsyncClient, rec: Recorder) -> Socket:
-    communicator = WebsocketCommunicator(
-        application,
-        "/ws/chat/",
-        headers=[
-            (b"origin", b"http://localhost"),
-            (b"host", b"localhost"),
-            (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
-        ],
-    )
-    connected, _ = await communicator.connect()
-    assert connected
+    communicator = await connect_socket(client.cookies["sessionid"].value)
     return Socket(communicator, rec)
 
 

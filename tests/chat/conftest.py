@@ -17,8 +17,8 @@ from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from chatapp.asgi import application
 from chatapp.chat import generation, sweeper
+from tests.chat.frames import connect_socket
 
 OPERATOR_KEY = "sk-or-v1-operator-test"
 WAIT = 15.0
@@ -79,18 +79,7 @@ async def tab() -> AsyncIterator[Callable[[Any], Awaitable[Tab]]]:
     opened: list[WebsocketCommunicator] = []
 
     async def open_tab(user: Any) -> Tab:
-        cookie = await session_cookie(user)
-        communicator = WebsocketCommunicator(
-            application,
-            "/ws/chat/",
-            headers=[
-                (b"origin", b"http://localhost"),
-                (b"host", b"localhost"),
-                (b"cookie", f"sessionid={cookie}".encode()),
-            ],
-        )
-        connected, _ = await communicator.connect()
-        assert connected
+        communicator = await connect_socket(await session_cookie(user))
         opened.append(communicator)
         return Tab(communicator)
 

@@ -23,3 +23,23 @@ def send_frame(content: str, conversation: int | None = None, **extra: Any) -> d
 def chat_calls(fake: Any) -> list[dict[str, Any]]:
     """What reached the stand-in's chat endpoint."""
     return [r for r in fake.requests() if r["path"].endswith("/chat/completions")]
+
+
+async def connect_socket(session_id: str) -> Any:
+    """A websocket to /ws/chat/ on the real ASGI stack, signed in with this session id."""
+    from channels.testing import WebsocketCommunicator
+
+    from chatapp.asgi import application
+
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/chat/",
+        headers=[
+            (b"origin", b"http://localhost"),
+            (b"host", b"localhost"),
+            (b"cookie", f"sessionid={session_id}".encode()),
+        ],
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
