@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,14 @@ def staff(db: None) -> User:
     return User.objects.create_user(
         "olivia", "olivia@example.com", "correct horse battery", is_staff=True
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def orm_thread_connections_closed(django_db_setup: None) -> Iterator[None]:
+    """Async tests query through asgiref's one shared ORM thread, whose connection would outlive
+    the session and keep PostgreSQL from dropping the test database; close it first."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
