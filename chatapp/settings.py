@@ -158,6 +158,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3's pool; persistent connections (conn_max_age) must stay off with it.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20}
 else:
+    # A SQLite connection is a file handle: keep it for the life of its thread instead of
+    # reopening it (and re-running the PRAGMAs) for every request and every websocket frame.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
     # WAL lets the streaming worker checkpoint while pages read; the timeout rides out
     # the short write locks SQLite takes.
     DATABASES["default"]["OPTIONS"] = {
