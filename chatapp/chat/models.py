@@ -83,6 +83,12 @@ class Message(models.Model):
             models.Index(fields=["conversation", "created_at"], name="msg_conv_created"),
             models.Index(fields=["user", "created_at"], name="msg_user_created"),
             models.Index(fields=["model_used", "created_at"], name="msg_model_created"),
+            # The resend check on every send: one lookup, however many messages the user has.
+            models.Index(
+                fields=["user", "client_id"],
+                name="msg_user_client",
+                condition=models.Q(client_id__isnull=False),
+            ),
             models.Index(
                 fields=["status"],
                 name="msg_streaming",

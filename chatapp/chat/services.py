@@ -137,12 +137,11 @@ async def akey_for_generation(*, user: Any) -> ResolvedKey:
 
 
 def _duplicate(*, user: Any, client_id: uuid.UUID) -> Exchange | None:
-    first = (
-        Message.objects.filter(user=user, client_id=client_id)
-        .select_related("conversation")
-        .first()
-    )
-    if first is None:
+    rows = Message.objects.filter(user=user, client_id=client_id)
+    if not rows.exists():  # nearly every send: the cheapest query that says so (a third of a ms)
+        return None
+    first = rows.select_related("conversation").first()
+    if first is None:  # deleted in between
         return None
     messages = [first]
     if first.role == Message.Role.USER:
