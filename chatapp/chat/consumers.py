@@ -165,10 +165,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(conversation_group(pk), self.channel_name)
 
     async def on_stop(self, frame: dict[str, Any]) -> None:
-        conversation = await services.aconversation_get(user=self.user, pk=frame["conversation"])
-        await self.channel_layer.group_send(
-            generation_group(conversation.pk), {"type": "generation.stop"}
-        )
+        pk = frame["conversation"]
+        # A conversation this socket watches was checked to be the user's when it joined: no
+        # database round trip, which under load can queue behind other sockets' sends.
+        if pk not in self.watching:
+            pk = (await services.aconversation_get(user=self.user, pk=pk)).pk
+        await self.channel_layer.group_send(generation_group(pk), {"type": "generation.stop"})
 
     async def on_send(self, frame: dict[str, Any]) -> None:
         exchange = await services.amessage_send(
