@@ -31,13 +31,4 @@ class CatalogSyncAdmin(admin.ModelAdmin[CatalogSync]):
         "models_updated",
         "models_deactivated",
     )
-    readonly_fields = (
-        "started_at",
-        "finished_at",
-        "ok",
-        "models_seen",
-        "models_created",
-        "models_updated",
-        "models_deactivated",
-        "error",
-    )
+    readonly_fields = (*list_display, "error")

@@ -19,6 +19,14 @@ async def first_exchange(alice_tab: Any, content: str = "question [[tokens:4]]")
     return (await alice_tab.until("done"))["message"]
 
 
+async def until_titled(alice_tab: Any) -> str:
+    """The first title announced for the conversation (updates before it have none yet)."""
+    while True:
+        titled = await alice_tab.until("conversation_updated", timeout=20)
+        if titled["conversation"]["title"]:
+            return str(titled["conversation"]["title"])
+
+
 async def test_regenerate_adds_a_sibling_reply_and_keeps_the_old_one(
     alice, tab, fake_openrouter, operator_key
 ):
@@ -97,11 +105,9 @@ async def test_a_new_conversation_is_titled_by_the_title_model_and_that_call_is_
     settings.CHATAPP_TITLE_MODEL = "meta-llama/llama-3.1-8b-instruct:free"
     alice_tab = await tab(alice)
     await alice_tab.send(**send_frame("How do tides work? [[tokens:4]]"))
-    titled = await alice_tab.until("conversation_updated", timeout=20)
-    while not titled["conversation"]["title"]:
-        titled = await alice_tab.until("conversation_updated", timeout=20)
+    title = await until_titled(alice_tab)
     conversation = await Conversation.objects.aget(owner=alice)
-    assert titled["conversation"]["title"] == conversation.title != ""
+    assert title == conversation.title != ""
     title_call = await Message.objects.aget(role="title")
     assert title_call.model == settings.CHATAPP_TITLE_MODEL
     assert title_call.cost is not None and title_call.paid_by == "operator"
@@ -115,11 +121,7 @@ async def test_a_title_model_that_rambles_is_cut_to_ten_words(
     alice_tab = await tab(alice)
     # No [[tokens]] marker: the stand-in answers the title prompt with max_tokens (30) words.
     await alice_tab.send(**send_frame("How do tides work? [[rate:0]]"))
-    titled = await alice_tab.until("conversation_updated", timeout=20)
-    while not titled["conversation"]["title"]:
-        titled = await alice_tab.until("conversation_updated", timeout=20)
-
-    title = titled["conversation"]["title"]
+    title = await until_titled(alice_tab)
     assert len(title.split()) == 10
     assert title.endswith("…")
     title_call = await Message.objects.aget(role="title")
@@ -132,10 +134,7 @@ async def test_without_a_title_model_the_title_is_the_first_words(
     settings.CHATAPP_TITLE_MODEL = ""
     alice_tab = await tab(alice)
     await alice_tab.send(**send_frame("one two three four five six seven eight [[tokens:2]]"))
-    titled = await alice_tab.until("conversation_updated", timeout=20)
-    while not titled["conversation"]["title"]:
-        titled = await alice_tab.until("conversation_updated", timeout=20)
-    assert titled["conversation"]["title"] == "one two three four five six…"
+    assert await until_titled(alice_tab) == "one two three four five six…"
     assert not await Message.objects.filter(role="title").aexists()
     calls = [r for r in fake_openrouter.requests() if r["path"].endswith("/chat/completions")]
     assert len(calls) == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -11,23 +10,16 @@ from django.utils import timezone
 
 from chatapp.chat import sweeper
 from chatapp.chat.models import Conversation, Message
+from tests.chat.frames import MODEL, send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-MODEL = "openai/gpt-4o-mini"
 
 
 async def test_the_partial_reply_is_checkpointed_while_it_streams(
     alice, tab, fake_openrouter, operator_key
 ):
     alice_tab = await tab(alice)
-    await alice_tab.send(
-        type="send",
-        conversation=None,
-        client_id=str(uuid.uuid4()),
-        model=MODEL,
-        content="slow [[tokens:100]] [[rate:25]]",
-    )
+    await alice_tab.send(**send_frame("slow [[tokens:100]] [[rate:25]]"))
     reply = await alice_tab.until("message_created", timeout=15)
     reply = await alice_tab.until("message_created")
     reply_id = reply["message"]["id"]
@@ -81,13 +73,7 @@ async def test_replies_left_streaming_by_a_dead_server_are_swept_at_start_up(ali
 
 async def test_the_sweeper_leaves_a_live_reply_alone(alice, tab, fake_openrouter, operator_key):
     alice_tab = await tab(alice)
-    await alice_tab.send(
-        type="send",
-        conversation=None,
-        client_id=str(uuid.uuid4()),
-        model=MODEL,
-        content="slow [[tokens:40]] [[rate:20]]",
-    )
+    await alice_tab.send(**send_frame("slow [[tokens:40]] [[rate:20]]"))
     await alice_tab.until("delta")
     assert await sweeper.asweep_interrupted() == []
     done = await alice_tab.until("done")
