@@ -132,6 +132,11 @@ def budget_status(*, user: Any, paid_by: str) -> BudgetStatus | None:
         return None
     spent = exact_cost_sum(_month_spend_rows(user, paid_by))
     deleted = units_to_usd(_deleted_spend_rows(user, paid_by).aggregate(u=Sum("cost_units"))["u"])
+    return _status(paid_by, budget, spent, deleted)
+
+
+def _status(paid_by: str, budget: Decimal, spent: Decimal, deleted: Decimal) -> BudgetStatus:
+    # Spend of deleted conversations still counts: deleting history must not reset a budget.
     return BudgetStatus(
         paid_by=paid_by,
         budget=budget,
@@ -154,13 +159,7 @@ async def abudget_status(*, user: Any, paid_by: str) -> BudgetStatus | None:
     spent = await aexact_cost_sum(_month_spend_rows(user, paid_by))
     found = await _deleted_spend_rows(user, paid_by).aaggregate(u=Sum("cost_units"))
     deleted = units_to_usd(found["u"])
-    return BudgetStatus(
-        paid_by=paid_by,
-        budget=budget,
-        spent=spent + deleted,
-        resets_on=_resets_on(),
-        deleted=deleted,
-    )
+    return _status(paid_by, budget, spent, deleted)
 
 
 def budget_check(*, user: Any, paid_by: str) -> BudgetRefusal | None:
