@@ -27,8 +27,8 @@ from chatapp.chat.protocol import (
     ErrorCode,
     MessageData,
     aconversation_data,
+    decode_client_frame,
     message_data,
-    parse_client_frame,
 )
 from chatapp.chat.services import ChatRefusal, Exchange
 from chatapp.chat.sweeper import sweeper_ensure_running
@@ -132,9 +132,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
             return
         try:
-            frame: dict[str, Any] = dict(parse_client_frame(json.loads(raw)))
-        except (ValueError, BadFrame) as exc:
-            await self.send_error("bad_request", f"That request was not understood: {exc}")
+            frame: dict[str, Any] = dict(decode_client_frame(raw))
+        except BadFrame as exc:
+            await self.send_error(
+                "bad_request",
+                f"That request was not understood: {exc}",
+                conversation=exc.conversation,
+                client_id=exc.client_id,
+            )
             return
         try:
             await getattr(self, f"on_{frame['type']}")(frame)

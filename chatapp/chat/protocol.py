@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 if TYPE_CHECKING:
     from chatapp.chat.models import Conversation, Message
@@ -218,10 +220,19 @@ def _conversation_data(conv: Conversation, cost: Decimal | None) -> Conversation
 
 MAX_CONTENT_CHARS = 32_000
 MAX_MODEL_CHARS = 200
+# Ids are 64-bit in the database; a larger number would overflow the query, not miss.
+MAX_ID = 2**63 - 1
 
 
 class BadFrame(ValueError):
-    """A client frame that is not valid; the text says what is wrong, for the error frame."""
+    """A client frame that is not valid; the text says what is wrong, for the error frame.
+
+    `conversation` and `client_id` are the frame's own when those two are valid, so the page can
+    put the error next to the message that was refused.
+    """
+
+    conversation: int | None = None
+    client_id: str | None = None
 
 
 ClientFrame = Subscribe | Send | Stop | Regenerate | Edit
@@ -258,26 +269,55 @@ def _check(name: str, kind: str, value: object) -> None:
     if kind == "id_or_null" and value is None:
         return
     if kind in ("id", "id_or_null"):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
             raise BadFrame(f"“{name}” must be a positive whole number.")
     elif kind == "uuid":
-        import uuid
-
-        try:
-            uuid.UUID(str(value))
-        except ValueError:
-            raise BadFrame(f"“{name}” must be a UUID.") from None
         if not isinstance(value, str):
             raise BadFrame(f"“{name}” must be a UUID string.")
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise BadFrame(f"“{name}” must be a UUID.") from None
     elif kind == "content":
         if not isinstance(value, str) or not value.strip():
             raise BadFrame("the message is empty.")
         if len(value) > MAX_CONTENT_CHARS:
             raise BadFrame(f"the message is longer than {MAX_CONTENT_CHARS} characters.")
+        if problem := _unstorable(value):
+            raise BadFrame(f"the message contains {problem}. Remove it and send again.")
     elif kind == "model" and (
-        not isinstance(value, str) or not value.strip() or len(value) > MAX_MODEL_CHARS
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_MODEL_CHARS
+        or _unstorable(value)
     ):
         raise BadFrame(f"“{name}” must be a model id such as openai/gpt-4o-mini.")
+
+
+def _unstorable(text: str) -> str | None:
+    """Say what in `text` no database can store or no socket can send, or return None."""
+    # PostgreSQL refuses NUL in text; refused on SQLite too, so both deployments agree.
+    if "\x00" in text:
+        return "a NUL character (\\u0000)"
+    # JSON can spell half of a UTF-16 pair (\\ud83d) that no UTF-8 text can hold.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "half of a UTF-16 surrogate pair, which is not a character"
+    return None
+
+
+def decode_client_frame(raw: str) -> ClientFrame:
+    """Return the text of a websocket frame as a typed client frame, or raise BadFrame."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:  # the decoder recurses per level: this is how deep nesting ends
+        raise BadFrame(
+            "it nests deeper than any frame does (a frame is one flat object)."
+        ) from None
+    except ValueError as exc:  # not JSON, or an integer of more digits than Python parses
+        raise BadFrame(f"it is not valid JSON ({exc}).") from None
+    return parse_client_frame(data)
 
 
 def parse_client_frame(data: object) -> ClientFrame:
@@ -287,13 +327,27 @@ def parse_client_frame(data: object) -> ClientFrame:
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in _FIELDS:
         raise BadFrame(f"unknown type {kind!r}; expected one of {', '.join(_FIELDS)}.")
-    fields = _FIELDS[kind]
     frame: dict[str, object] = {"type": kind}
-    for name, (required, check) in fields.items():
-        if name not in data:
-            if required:
-                raise BadFrame(f"“{name}” is missing.")
-            continue
-        _check(name, check, data[name])
-        frame[name] = data[name]
+    try:
+        for name, (required, check) in _FIELDS[kind].items():
+            if name not in data:
+                if required:
+                    raise BadFrame(f"“{name}” is missing.")
+                continue
+            _check(name, check, data[name])
+            frame[name] = data[name]
+    except BadFrame as exc:
+        exc.conversation, exc.client_id = (
+            _valid_or_none(data, "conversation", "id"),
+            _valid_or_none(data, "client_id", "uuid"),
+        )
+        raise
     return frame  # type: ignore[return-value]  # validated field by field above
+
+
+def _valid_or_none(data: dict[str, object], name: str, kind: str) -> Any:
+    try:
+        _check(name, kind, data.get(name))
+    except BadFrame:
+        return None
+    return data[name]
