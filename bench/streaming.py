@@ -548,7 +548,11 @@ async def _one_reply(rig: Rig, seconds: float, counts: dict[str, int]) -> None:
     ws = WebsocketCommunicator(
         application,
         "/ws/chat/",
-        headers=[(b"origin", b"http://localhost"), (b"cookie", f"sessionid={cookie}".encode())],
+        headers=[
+            (b"origin", b"http://localhost"),
+            (b"host", b"localhost"),
+            (b"cookie", f"sessionid={cookie}".encode()),
+        ],
     )
     await ws.connect()
     counts.clear()
