@@ -61,6 +61,8 @@ CHATAPP_CATALOG_AUTO_REFRESH = env_bool("CHATAPP_CATALOG_AUTO_REFRESH", True)
 CHATAPP_TITLE_MODEL = env_str("CHATAPP_TITLE_MODEL", "openai/gpt-4o-mini")
 # Site-wide monthly budget, in dollars, for spending on the operator key (empty: no cap).
 CHATAPP_DEFAULT_MONTHLY_BUDGET = env_decimal("CHATAPP_DEFAULT_MONTHLY_BUDGET", None)
+# Replies one person may have streaming at once, across all their tabs and server processes.
+CHATAPP_MAX_CONCURRENT_REPLIES = env_int("CHATAPP_MAX_CONCURRENT_REPLIES", 3, minimum=1)
 # OpenRouter client timeouts, in seconds: connecting, silence between stream reads (OpenRouter
 # sends keep-alive comments), and a cap on one whole generation. Retries: see chatapp/openrouter.
 OPENROUTER_CONNECT_TIMEOUT = env_int("OPENROUTER_CONNECT_TIMEOUT", 10, minimum=1)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -26,6 +27,10 @@ NOT_FOUND = "There is no such conversation or message. It may have been deleted.
 BUSY = (
     "A reply is still being written in this conversation. "
     "Wait for it to finish or press Stop, then send again."
+)
+TOO_MANY_REPLIES = (
+    "You have {count} being written already, the most that may run at once. "
+    "Wait for one to finish or stop one, then send again."
 )
 
 
@@ -149,6 +154,23 @@ def _duplicate(*, user: Any, client_id: uuid.UUID) -> Exchange | None:
     return Exchange(conversation=first.conversation, messages=messages, duplicate=True)
 
 
+def _reserve_reply(*, user: Any) -> None:
+    """Refuse a reply beyond CHATAPP_MAX_CONCURRENT_REPLIES streaming ones of this user.
+
+    Counted in the database, so the cap holds across server processes; the user's row is locked
+    first (PostgreSQL; SQLite's write transactions take turns anyway), so that two sends racing
+    on the last free place cannot both take it.
+    """
+    limit = settings.CHATAPP_MAX_CONCURRENT_REPLIES
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+    running = Message.objects.filter(
+        user=user, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING
+    )
+    if running.count() >= limit:
+        count = f"{limit} reply" if limit == 1 else f"{limit} replies"
+        raise ChatRefusal("busy", TOO_MANY_REPLIES.format(count=count))
+
+
 def _placeholder(
     *, conversation: Conversation, parent: Message, model: str, paid_by: str, client_id: Any
 ) -> Message:
@@ -224,6 +246,7 @@ def _idempotent(fn: Any) -> Any:
         key = key_for_generation(user=user)
         try:
             with transaction.atomic():
+                _reserve_reply(user=user)
                 result: Exchange = fn(user=user, client_id=client_id, paid_by=key.paid_by, **kwargs)
         except IntegrityError:
             # Another process stored the same client_id, or started a reply, in the meantime.
