@@ -16,6 +16,7 @@ from django.utils import timezone
 from chatapp.chat.groups import conversation_group
 from chatapp.chat.models import Message
 from chatapp.chat.protocol import message_data
+from chatapp.chat.titles import atitle_from_first_message
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ async def _announce(pk: int) -> None:
     frame = {"type": "done", "conversation": reply.conversation_id, "message": message_data(reply)}
     try:
         await broadcast(conversation_group(reply.conversation_id), frame)
+        # An interrupted first reply still leaves a named conversation, not "Untitled chat".
+        await atitle_from_first_message(conversation_id=reply.conversation_id)
     except Exception:
         log.exception("could not announce interrupted reply %s", pk)
 

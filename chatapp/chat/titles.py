@@ -1,7 +1,8 @@
 """Short titles for new conversations, from a cheap model, in the background after the first reply.
 
 The title call is stored as a Message with role "title" so that its cost counts like any other
-spend. With CHATAPP_TITLE_MODEL empty, the first words of the first message are the title.
+spend. With CHATAPP_TITLE_MODEL empty, not in the catalogue or refused by OpenRouter, and when
+the first reply did not complete, the first words of the first message are the title.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from chatapp.catalog.models import CatalogModel
 from chatapp.chat.models import Conversation, Message
+from chatapp.openrouter import OpenRouterError
 
 if TYPE_CHECKING:
     from chatapp.chat.generation import Payment
@@ -23,6 +26,8 @@ TITLE_WORDS = 6
 # A model that ignores "at most six words" still gets a title that fits the sidebar.
 MODEL_TITLE_WORDS = 10
 _MARKDOWN_SYNTAX = re.compile(r"[*_`~]+|^title:\s*", re.IGNORECASE)
+# Title models already reported unavailable in the log (once per process each).
+unavailable_title_models: set[str] = set()
 TITLE_PROMPT = (
     "Write a title of at most six words for the conversation that starts with the message "
     "below. Answer with the title only: no quotes, no full stop.\n\n{message}"
@@ -49,33 +54,69 @@ def _clean(raw: str) -> str:
 async def title_start_if_new(
     *, conversation: Conversation, reply: Message, user: Any, payment: Payment, first_text: str
 ) -> bool:
-    """Name `conversation` if this was its first reply; return whether it was (or will be)
-    announced. `first_text` is the conversation's first message."""
-    if conversation.title or reply.status != Message.Status.COMPLETE:
+    """Name `conversation` if this was its first reply; return whether the conversation was
+    announced (a title model's answer is announced later, once it is in).
+    `first_text` is the conversation's first message."""
+    if conversation.title:
         return False
-    if settings.CHATAPP_TITLE_MODEL:
-        from chatapp.chat.generation import spawn
+    model = await _atitle_model() if reply.status == Message.Status.COMPLETE else ""
+    if not model:  # a failed or stopped reply is no reason to pay for a title
+        return await _title_save(conversation, title_from_words(first_text))
+    from chatapp.chat.generation import spawn
 
-        spawn(
-            atitle_generate(conversation=conversation, first=first_text, user=user, payment=payment)
+    spawn(
+        atitle_generate(
+            conversation=conversation, first=first_text, user=user, payment=payment, model=model
         )
-        return True
-    return await _title_save(conversation, title_from_words(first_text))
+    )
+    return False
+
+
+async def atitle_from_first_message(*, conversation_id: int) -> bool:
+    """Name an untitled conversation from its first message (its first reply never finished)."""
+    first = (
+        await Message.objects.filter(conversation_id=conversation_id, role=Message.Role.USER)
+        .order_by("created_at", "pk")
+        .afirst()
+    )
+    conversation = await Conversation.objects.aget(pk=conversation_id)
+    if first is None or conversation.title:
+        return False
+    return await _title_save(conversation, title_from_words(first.content))
+
+
+async def _atitle_model() -> str:
+    """CHATAPP_TITLE_MODEL when it is in the catalogue, else "" (and a warning, once)."""
+    model = str(settings.CHATAPP_TITLE_MODEL or "")
+    if model and not await CatalogModel.objects.filter(model_id=model, is_active=True).aexists():
+        _warn_unavailable(model, "it is not in the model catalogue")
+        return ""
+    return model
+
+
+def _warn_unavailable(model: str, why: str) -> None:
+    if model in unavailable_title_models:
+        return
+    unavailable_title_models.add(model)
+    log.warning(
+        "title model %s (CHATAPP_TITLE_MODEL) is unavailable: %s. New conversations are "
+        "named after their first words instead.",
+        model,
+        why,
+    )
 
 
 async def atitle_generate(
-    *, conversation: Conversation, first: str, user: Any, payment: Payment
+    *, conversation: Conversation, first: str, user: Any, payment: Payment, model: str
 ) -> str:
-    """Ask CHATAPP_TITLE_MODEL for a title (its call stored as a "title" message), save it."""
+    """Ask `model` for a title (its call stored as a "title" message), save it."""
     title = ""
     try:
         title = await _ask_model(
-            conversation=conversation,
-            first=first,
-            user=user,
-            payment=payment,
-            model=settings.CHATAPP_TITLE_MODEL,
+            conversation=conversation, first=first, user=user, payment=payment, model=model
         )
+    except OpenRouterError as refused:
+        _warn_unavailable(model, f"OpenRouter refused it ({refused.message})")
     except Exception:  # a title is a nicety: never let it break anything
         log.exception("title call failed for conversation %s", conversation.pk)
     title = title_from_words(title, words=MODEL_TITLE_WORDS) if title else title_from_words(first)

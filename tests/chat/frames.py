@@ -20,6 +20,13 @@ def send_frame(content: str, conversation: int | None = None, **extra: Any) -> d
     }
 
 
+async def in_catalogue(model_id: str) -> None:
+    """Put `model_id` in the model catalogue (the title model is only called when it is)."""
+    from chatapp.catalog.models import CatalogModel
+
+    await CatalogModel.objects.acreate(model_id=model_id, name=model_id, is_active=True)
+
+
 def chat_calls(fake: Any) -> list[dict[str, Any]]:
     """What reached the stand-in's chat endpoint."""
     return [r for r in fake.requests() if r["path"].endswith("/chat/completions")]

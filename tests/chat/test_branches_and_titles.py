@@ -9,7 +9,7 @@ import pytest
 
 from chatapp.chat import titles
 from chatapp.chat.models import Conversation, Message
-from tests.chat.frames import send_frame
+from tests.chat.frames import in_catalogue, send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -103,6 +103,7 @@ async def test_a_new_conversation_is_titled_by_the_title_model_and_that_call_is_
     alice, tab, fake_openrouter, operator_key, settings
 ):
     settings.CHATAPP_TITLE_MODEL = "meta-llama/llama-3.1-8b-instruct:free"
+    await in_catalogue(settings.CHATAPP_TITLE_MODEL)
     alice_tab = await tab(alice)
     await alice_tab.send(**send_frame("How do tides work? [[tokens:4]]"))
     title = await until_titled(alice_tab)
@@ -118,6 +119,7 @@ async def test_a_title_model_that_rambles_is_cut_to_ten_words(
     alice, tab, fake_openrouter, operator_key, settings
 ):
     settings.CHATAPP_TITLE_MODEL = "meta-llama/llama-3.1-8b-instruct:free"
+    await in_catalogue(settings.CHATAPP_TITLE_MODEL)
     alice_tab = await tab(alice)
     # No [[tokens]] marker: the stand-in answers the title prompt with max_tokens (30) words.
     await alice_tab.send(**send_frame("How do tides work? [[rate:0]]"))
