@@ -59,12 +59,20 @@ def manage(*args: str, env: dict[str, str]) -> None:
     sh(PYTHON, "manage.py", *args, env=env)
 
 
+def run_env(environ: dict[str, str]) -> dict[str, str]:
+    """The environment of `dev.py run`: debug on, and OpenRouter's sign-in sends people back
+    to the port this serves on (PORT) unless CHATAPP_SITE_URL says otherwise."""
+    env = {**environ, "DJANGO_SETTINGS_MODULE": "chatapp.settings", "PYTHONUNBUFFERED": "1"}
+    env.setdefault("DJANGO_DEBUG", "true")
+    env.setdefault("CHATAPP_SITE_URL", f"http://localhost:{env.get('PORT', '8000')}")
+    return env
+
+
 def run(args: list[str]) -> None:
     ensure_venv()
-    env = django_env()
-    env.setdefault("DJANGO_DEBUG", "true")
+    env = run_env(dict(os.environ))
     manage("migrate", "--noinput", env=env)
-    port = os.environ.get("PORT", "8000")
+    port = env.get("PORT", "8000")
     daphne = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", port, "chatapp.asgi:application"]
     if "--fake-openrouter" in args:
         run_with_fake_openrouter(daphne, env)

@@ -13,11 +13,7 @@ urlpatterns = [
     path("openrouter/paste/", views.openrouter_paste, name="openrouter_paste"),
     path("openrouter/refresh/", views.openrouter_refresh, name="openrouter_refresh"),
     path("openrouter/disconnect/", views.openrouter_disconnect, name="openrouter_disconnect"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
 ]

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -153,6 +154,15 @@ async def own_key_cap(request: HttpRequest) -> HttpResponse:
 
 
 # --- linking a key ----------------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page names the site after the request's host; ours is CHATAPP_SITE_NAME."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "site_name": settings.CHATAPP_SITE_NAME}
 
 
 @login_required

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -63,6 +64,7 @@ def test_every_key_action_refuses_get(alice_client, path):
 # --- the page ---------------------------------------------------------------------------------
 
 
+@override_settings(CHATAPP_SITE_URL="http://testserver")
 def test_a_new_user_sees_connect_openrouter_and_a_link_to_their_usage(alice_client):
     text = alice_client.get("/accounts/").content.decode()
     assert '<button type="submit" class="button primary">Connect OpenRouter</button>' in text
@@ -251,3 +253,22 @@ def test_the_page_warns_when_it_is_open_at_another_address_than_the_site_url(ali
     with override_settings(CHATAPP_SITE_URL="https://chat.example.com"):
         text = alice_client.get("/accounts/").content.decode()
     assert "OpenRouter will send you back to https://chat.example.com" in text
+
+
+def test_connect_is_disabled_when_the_page_is_open_at_another_address(alice_client):
+    with override_settings(CHATAPP_SITE_URL="https://chat.example.com"):
+        text = alice_client.get("/accounts/").content.decode()
+    assert re.search(r"<button [^>]*disabled[^>]*>Connect OpenRouter</button>", text)
+
+
+def test_used_shows_the_exact_amount_openrouter_reported(alice, alice_client):
+    key_store(user=alice, api_key=GOOD_KEY, source="pasted")
+    OpenRouterKey.objects.filter(user=alice).update(
+        usage=Decimal("0.00001234"),
+        limit=Decimal("10"),
+        limit_remaining=Decimal("9.99998766"),
+        checked_at=timezone.now(),
+    )
+    text = re.sub(r"<[^>]+>", "", alice_client.get("/accounts/").content.decode())
+    assert "Used$0.00001234" in text.replace("\n", "").replace(" ", "")
+    assert "$9.99998766" in text

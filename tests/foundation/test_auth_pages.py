@@ -60,3 +60,14 @@ def test_every_page_sends_a_csp_without_inline_script(client: Client, db: None):
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
+
+
+@pytest.mark.parametrize("name", ["login", "signup"])
+def test_the_sign_in_pages_carry_the_site_name_not_the_host(
+    client: Client, db: None, name, settings
+):
+    settings.CHATAPP_SITE_NAME = "Acme Chat"
+    text = client.get(reverse(name), HTTP_HOST="localhost").content.decode()
+    assert "<title>" in text and " · Acme Chat</title>" in text
+    assert "<span>Acme Chat</span>" in text
+    assert "localhost" not in text
