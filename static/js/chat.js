@@ -241,10 +241,14 @@
     return parts.join('<span class="dot" aria-hidden="true">·</span>');
   }
 
+  // Below half a second of streaming the figure measures network batching, not the model
+  // (a reply that arrives in one burst would read "30000 tok/s"): then no speed is shown.
+  const MIN_SPEED_SECONDS = 0.5;
+
   function tokensPerSecond(m) {
     if (!m.completion_tokens || !m.duration_ms) return "";
     const seconds = (m.duration_ms - (m.time_to_first_token_ms || 0)) / 1000;
-    return seconds > 0 ? Math.round(m.completion_tokens / seconds).toString() : "";
+    return seconds >= MIN_SPEED_SECONDS ? Math.round(m.completion_tokens / seconds).toString() : "";
   }
 
   // Render at most once per animation frame, and only the replies that changed.
@@ -492,7 +496,40 @@
     const next = siblings[siblings.indexOf(m.id) + step];
     if (next === undefined) return;
     state.choice.set(key(m.parent), next);
+    branchesSave(key(m.parent), next, siblings[siblings.length - 1]);
     renderPath();
+  }
+
+  /* The version chosen at each fork, per conversation, in this browser's localStorage:
+   * { parent key: [chosen id, newest sibling id when chosen] }. A version added since (a
+   * regenerate, maybe in another tab) wins, as it does live. */
+  const BRANCHES = "chatapp.branches.";
+
+  function branchesRead() {
+    try {
+      return (state.conv && JSON.parse(localStorage.getItem(BRANCHES + state.conv.id) || "{}")) || {};
+    } catch (e) {
+      return {}; // storage blocked or garbled: the newest versions show, as without it
+    }
+  }
+
+  function branchesSave(parent, chosen, newest) {
+    if (!state.conv) return;
+    const saved = branchesRead();
+    if (chosen === newest) delete saved[parent]; else saved[parent] = [chosen, newest];
+    try {
+      if (Object.keys(saved).length) localStorage.setItem(BRANCHES + state.conv.id, JSON.stringify(saved));
+      else localStorage.removeItem(BRANCHES + state.conv.id);
+    } catch (e) { /* storage full or blocked: the choice lasts until the page is reloaded */ }
+  }
+
+  function branchesRestore() {
+    for (const [parent, entry] of Object.entries(branchesRead())) {
+      const kids = state.children.get(parent) || [];
+      if (Array.isArray(entry) && kids.includes(entry[0]) && kids[kids.length - 1] <= entry[1]) {
+        state.choice.set(parent, entry[0]);
+      }
+    }
   }
 
   function copyText(text, button) {
@@ -626,6 +663,7 @@
       try {
         await postJson("/c/" + li.dataset.id + "/delete");
         li.remove();
+        try { localStorage.removeItem(BRANCHES + li.dataset.id); } catch (e) { /* blocked */ }
         if (state.conv && String(state.conv.id) === li.dataset.id) window.location.assign(data.urls.home);
         $("conv-empty").hidden = $("conv-items").children.length > 0;
       } catch (err) { showComposerError(err.message); }
@@ -730,6 +768,7 @@
   });
 
   for (const m of data.messages) addMessage(m);
+  branchesRestore();
   const live = data.messages.find((m) => m.status === "streaming");
   if (live) setStreaming(live.id);
   if (state.conv) {

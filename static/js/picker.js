@@ -31,20 +31,42 @@
     newest: (a, b) => (b.created || 0) - (a.created || 0) || a.name.localeCompare(b.name),
   };
 
-  /* A term matches as a substring of the name or id, or with punctuation ignored, so
-   * "gpt4o", "4o mini", "llama 3.1" and "claude son" all find what a person means. */
-  function score(model, terms) {
+  /* Search keys of a model, each matched on its own: a term never matches across the end of
+   * the name and the start of the id ("gpt4o" is not "…Gpt 4" + "openai/…"). */
+  function searchKeys(m) {
+    const name = m.name.toLowerCase();
+    const id = m.id.toLowerCase();
+    m._fields = [name, id];
+    m._whole = [id, name, name.replace(/^[^:]*:\s*/, ""), id.replace(/^[^/]*\//, "")];
+    m._compact = m._whole.map(compact);
+  }
+
+  const BOUNDARY = /[\s/:.\-_(]/;
+
+  /* 3: a term at the start of a word of the name or id; 2: inside one; 1: with punctuation
+   * ignored ("4o mini", "llama 3.1", "claude son" find what a person means); -1: no match. */
+  function termScore(m, term) {
+    let best = -1;
+    for (const field of m._fields) {
+      const at = field.indexOf(term);
+      if (at >= 0) best = Math.max(best, at === 0 || BOUNDARY.test(field[at - 1]) ? 3 : 2);
+    }
+    if (best >= 0) return best;
+    const bare = compact(term);
+    return bare && m._compact.some((c) => c.includes(bare)) ? 1 : -1;
+  }
+
+  /* Exact id or name first, then those that start with the query, then the rest by term fit. */
+  function score(m, query, terms) {
     let total = 0;
     for (const term of terms) {
-      const at = model._hay.indexOf(term);
-      if (at >= 0) {
-        total += at === 0 || /[\s/:.\-_(]/.test(model._hay[at - 1]) ? 3 : 2;
-        continue;
-      }
-      const bare = compact(term);
-      if (bare && model._compact.includes(bare)) total += 1;
-      else return -1;
+      const s = termScore(m, term);
+      if (s < 0) return -1;
+      total += s;
     }
+    const bare = compact(query);
+    if (m._whole.includes(query) || (bare && m._compact.includes(bare))) return total + 1000;
+    if (m._whole.some((key) => key.startsWith(query))) return total + 100;
     return total;
   }
 
@@ -88,8 +110,7 @@
     setModels(models) {
       this.models = models;
       for (const m of models) {
-        m._hay = (m.name + " " + m.id).toLowerCase();
-        m._compact = compact(m.name + m.id);
+        searchKeys(m);
         this.byId.set(m.id, m);
       }
       const vendors = [...new Set(models.map((m) => m.vendor))].sort();
@@ -181,12 +202,13 @@
     }
 
     refresh() {
-      const terms = this.search.value.toLowerCase().split(/\s+/).filter(Boolean);
+      const query = this.search.value.toLowerCase().trim();
+      const terms = query.split(/\s+/).filter(Boolean);
       const sort = SORTS[this.filters.sort.value] || SORTS.name;
       let rows = [];
       for (const m of this.models) {
         if (!this.matches(m)) continue;
-        const s = terms.length ? score(m, terms) : 0;
+        const s = terms.length ? score(m, query, terms) : 0;
         if (s >= 0) rows.push([s, m]);
       }
       rows.sort((a, b) => b[0] - a[0] || sort(a[1], b[1]));

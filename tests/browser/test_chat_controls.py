@@ -20,7 +20,7 @@ def open_picker(page: Any) -> Any:
 def test_the_picker_works_from_the_keyboard(signed_in_page: Any, screenshot: Any):
     page = signed_in_page
     search = open_picker(page)
-    search.fill("claude son")
+    search.fill("claude 3.5 son")
     first = page.locator("[role=option]").first
     expect(first).to_have_attribute("data-id", "anthropic/claude-3.5-sonnet")
     screenshot(page, "picker-keyboard")
