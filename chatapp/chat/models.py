@@ -51,7 +51,8 @@ class Message(models.Model):
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
-    # Chosen by the browser, so that a "send" repeated after a reconnect is a no-op.
+    # Chosen by the browser, so that a "send" repeated after a reconnect is a no-op; unique per
+    # user (msg_unique_user_client).
     client_id = models.UUIDField(null=True, blank=True)
     role = models.CharField(max_length=10, choices=Role.choices)
     content = models.TextField(blank=True)
@@ -83,12 +84,6 @@ class Message(models.Model):
             models.Index(fields=["conversation", "created_at"], name="msg_conv_created"),
             models.Index(fields=["user", "created_at"], name="msg_user_created"),
             models.Index(fields=["model_used", "created_at"], name="msg_model_created"),
-            # The resend check on every send: one lookup, however many messages the user has.
-            models.Index(
-                fields=["user", "client_id"],
-                name="msg_user_client",
-                condition=models.Q(client_id__isnull=False),
-            ),
             models.Index(
                 fields=["status"],
                 name="msg_streaming",
@@ -96,9 +91,12 @@ class Message(models.Model):
             ),
         ]
         constraints = [
+            # A client_id is used once per person, whichever conversation it names: two server
+            # processes handed the same send both try to store it, and the second insert loses
+            # (answered as a resend). Its index is also the resend check's one lookup.
             models.UniqueConstraint(
-                fields=["conversation", "client_id"],
-                name="msg_unique_client_id",
+                fields=["user", "client_id"],
+                name="msg_unique_user_client",
                 condition=models.Q(client_id__isnull=False),
             ),
             # One generation at a time per conversation, held by the database itself so that

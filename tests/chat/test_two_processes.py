@@ -1,7 +1,8 @@
 """Scaled out: two real daphne processes sharing PostgreSQL and Redis, with the stand-in.
 
 A generation started through process A is watched live through process B, and "stop" sent
-through B reaches the worker in A.
+through B reaches the worker in A. One send handed to both at once is stored, and sent upstream,
+once.
 """
 
 from __future__ import annotations
@@ -177,3 +178,46 @@ async def test_a_reply_started_on_one_process_is_watched_and_stopped_through_ano
     finally:
         await on_a.close()
         await on_b.close()
+
+
+async def test_one_send_handed_to_both_processes_at_once_calls_openrouter_once(
+    alice, two_servers, fake_openrouter
+):
+    """The attack: the same frame on two sockets at the same moment, four times."""
+    cookie = await session_cookie(alice)
+    sockets = [await open_socket(port, cookie) for port in two_servers]
+    try:
+        for attempt in range(4):
+            frame = json.dumps(
+                {
+                    "type": "send",
+                    "conversation": None,
+                    "client_id": str(uuid.uuid4()),
+                    "content": f"attempt {attempt} [[tokens:3]]",
+                    "model": MODEL,
+                }
+            )
+            await asyncio.gather(*(ws.send(frame) for ws in sockets))
+            replies = [await created_reply(ws) for ws in sockets]
+            assert replies[0] == replies[1]  # both were answered with the one stored reply
+    finally:
+        for ws in sockets:
+            await ws.close()
+    await replies_finished()
+    calls = [r for r in fake_openrouter.requests() if r["path"].endswith("/chat/completions")]
+    assert len(calls) == 4
+    assert await Message.objects.filter(role="assistant").acount() == 4
+
+
+async def created_reply(ws: Any) -> int:
+    """Read until the `message_created` of an assistant message; return its id."""
+    while True:
+        frame = await read_until(ws, "message_created", [])
+        if frame["message"]["role"] == "assistant":
+            return int(frame["message"]["id"])
+
+
+async def replies_finished() -> None:
+    async with asyncio.timeout(20):
+        while await Message.objects.filter(status="streaming").aexists():
+            await asyncio.sleep(0.05)
