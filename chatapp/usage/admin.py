@@ -6,7 +6,17 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from chatapp.usage.models import BudgetSettings, UsageDaily
+from chatapp.core.admin import PrefixFilter, ReadOnlyAdmin
+from chatapp.usage.models import (
+    BudgetSettings,
+    ConversationModelUsage,
+    ConversationUsage,
+    DeletedSpend,
+    SiteUsageDaily,
+    UsageDaily,
+    UserUsageDaily,
+)
+from chatapp.usage.money import units_to_usd, usd_text
 
 
 @admin.register(BudgetSettings)
@@ -30,21 +40,76 @@ class BudgetSettingsAdmin(admin.ModelAdmin[BudgetSettings]):
         return HttpResponseRedirect(reverse("admin:usage_budgetsettings_change", args=[row.pk]))
 
 
-@admin.register(UsageDaily)
-class UsageDailyAdmin(admin.ModelAdmin[UsageDaily]):
-    """Read-only: the rollup is derived from the message rows (manage.py usage_rollup)."""
+class ModelVendorFilter(PrefixFilter):
+    field = "model"
 
-    list_display = ("day", "user", "model", "paid_by", "cost", "replies", "tokens")
-    list_filter = ("paid_by",)
+
+class RollupAdmin(ReadOnlyAdmin):
+    """Read-only: rollups are recomputed from the message rows (manage.py usage_rollup)."""
+
+    @admin.display(description="cost (USD)", ordering="cost_units")
+    def cost(self, row: Any) -> str:
+        return usd_text(units_to_usd(row.cost_units))
+
+
+@admin.register(UsageDaily)
+class UsageDailyAdmin(RollupAdmin):
+    list_display = ("day", "user", "model", "paid_by", "cost", "replies", "tokens", "last_at")
+    list_filter = ("paid_by", ModelVendorFilter, "day")
     list_select_related = ("user",)
     search_fields = ("user__username", "model")
     date_hierarchy = "day"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: UsageDaily | None = None) -> bool:
-        return False
+@admin.register(UserUsageDaily)
+class UserUsageDailyAdmin(RollupAdmin):
+    list_display = ("day", "user", "cost", "replies", "tokens", "last_at")
+    list_filter = ("day",)
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email")
+    date_hierarchy = "day"
 
-    def has_delete_permission(self, request: HttpRequest, obj: UsageDaily | None = None) -> bool:
-        return False
+
+@admin.register(SiteUsageDaily)
+class SiteUsageDailyAdmin(RollupAdmin):
+    list_display = ("day", "model", "paid_by", "cost", "replies", "tokens")
+    list_filter = ("paid_by", ModelVendorFilter, "day")
+    search_fields = ("model",)
+    date_hierarchy = "day"
+
+
+@admin.register(ConversationUsage)
+class ConversationUsageAdmin(RollupAdmin):
+    list_display = ("conversation", "user", "cost", "replies", "tokens", "first_day", "last_day")
+    list_filter = ("first_day", "last_day")
+    list_select_related = ("conversation", "user")
+    search_fields = ("conversation__title", "user__username")
+    ordering = ("-cost_units",)
+
+
+@admin.register(ConversationModelUsage)
+class ConversationModelUsageAdmin(RollupAdmin):
+    list_display = (
+        "conversation",
+        "model",
+        "user",
+        "cost",
+        "replies",
+        "tokens",
+        "first_day",
+        "last_day",
+    )
+    list_filter = (ModelVendorFilter, "first_day", "last_day")
+    list_select_related = ("conversation", "user")
+    search_fields = ("conversation__title", "user__username", "model")
+    ordering = ("-cost_units",)
+
+
+@admin.register(DeletedSpend)
+class DeletedSpendAdmin(RollupAdmin):
+    """Spend of deleted conversations: budgets still count it."""
+
+    list_display = ("day", "user_id", "model", "paid_by", "cost", "replies", "tokens", "deleted_at")
+    list_filter = ("paid_by", ModelVendorFilter, "day", "deleted_at")
+    search_fields = ("model", "=user_id")
+    date_hierarchy = "day"
