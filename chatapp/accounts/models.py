@@ -48,9 +48,10 @@ class OpenRouterKey(models.Model):
     hint = models.CharField(max_length=40)
     source = models.CharField(max_length=8, choices=Source.choices)
     is_valid = models.BooleanField(default=True)
-    limit = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
-    usage = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
-    limit_remaining = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    # Dollars as GET /key reports them, every digit (the same 20 places as Message.cost).
+    limit = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
+    usage = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
+    limit_remaining = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
     is_free_tier = models.BooleanField(default=False)
     checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

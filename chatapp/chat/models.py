@@ -67,8 +67,10 @@ class Message(models.Model):
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     reasoning_tokens = models.PositiveIntegerField(null=True, blank=True)
     cached_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # As OpenRouter reports it: 20 places hold every figure it sends (SQLite keeps 15 significant
+    # digits of any number; PostgreSQL all of them).
     cost = models.DecimalField(
-        "cost (USD)", max_digits=18, decimal_places=10, null=True, blank=True
+        "cost (USD)", max_digits=30, decimal_places=20, null=True, blank=True
     )
     paid_by = models.CharField(max_length=8, choices=PaidBy.choices, blank=True)
     time_to_first_token_ms = models.PositiveIntegerField(null=True, blank=True)

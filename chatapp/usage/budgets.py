@@ -16,11 +16,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
 from chatapp.chat.models import Message
 from chatapp.usage.models import BudgetSettings, DeletedSpend
-from chatapp.usage.money import aexact_cost_sum, exact_cost_sum, units_to_usd, usd_short
+from chatapp.usage.money import (
+    aexact_cost_sum,
+    cost_sums,
+    exact_cost_sum,
+    summed_units,
+    units_to_usd,
+    usd_short,
+)
 from chatapp.usage.periods import local_today, month_bounds, month_start, next_month_start
 
 PAYERS = (Message.PaidBy.USER, Message.PaidBy.OPERATOR)
@@ -131,7 +138,9 @@ def budget_status(*, user: Any, paid_by: str) -> BudgetStatus | None:
     if budget is None:
         return None
     spent = exact_cost_sum(_month_spend_rows(user, paid_by))
-    deleted = units_to_usd(_deleted_spend_rows(user, paid_by).aggregate(u=Sum("cost_units"))["u"])
+    deleted = units_to_usd(
+        summed_units(_deleted_spend_rows(user, paid_by).aggregate(**cost_sums()))
+    )
     return _status(paid_by, budget, spent, deleted)
 
 
@@ -157,8 +166,8 @@ async def abudget_status(*, user: Any, paid_by: str) -> BudgetStatus | None:
     if budget is None:
         return None
     spent = await aexact_cost_sum(_month_spend_rows(user, paid_by))
-    found = await _deleted_spend_rows(user, paid_by).aaggregate(u=Sum("cost_units"))
-    deleted = units_to_usd(found["u"])
+    found = await _deleted_spend_rows(user, paid_by).aaggregate(**cost_sums())
+    deleted = units_to_usd(summed_units(found))
     return _status(paid_by, budget, spent, deleted)
 
 

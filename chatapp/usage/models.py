@@ -5,9 +5,23 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-# Message.cost has 10 decimal places; the rollup counts in that unit, as integers, so that
-# sums are exact on every database (SQLite sums decimals as floats).
-COST_SCALE = 10
+from chatapp.usage.money import joined_units, units_to_usd
+
+
+class CostColumns(models.Model):
+    """A cost in two integers, exact when summed on any database (see usage/money.py)."""
+
+    cost_units = models.BigIntegerField(default=0, help_text="Cost in units of 10⁻¹⁰ USD.")
+    cost_subunits = models.BigIntegerField(
+        default=0, help_text="The rest of the cost below one unit, in 10⁻²⁰ USD."
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def cost(self) -> Decimal:
+        return units_to_usd(joined_units(self.cost_units, self.cost_subunits))
 
 
 class BudgetSettings(models.Model):
@@ -38,7 +52,7 @@ class BudgetSettings(models.Model):
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
-class UsageDaily(models.Model):
+class UsageDaily(CostColumns):
     """Spend per local day, user, model and payer: a cache of Message rows.
 
     Rebuilt per (user, day) from the rows themselves, never incremented, so it cannot drift
@@ -49,7 +63,6 @@ class UsageDaily(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     model = models.CharField(max_length=200, blank=True)
     paid_by = models.CharField(max_length=8, blank=True)
-    cost_units = models.BigIntegerField(default=0, help_text="Cost in units of 10⁻¹⁰ USD.")
     replies = models.PositiveIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
     last_at = models.DateTimeField()
@@ -70,17 +83,12 @@ class UsageDaily(models.Model):
     def __str__(self) -> str:
         return f"{self.day} {self.user_id} {self.model}"
 
-    @property
-    def cost(self) -> Decimal:
-        return Decimal(self.cost_units).scaleb(-COST_SCALE)
 
-
-class UserUsageDaily(models.Model):
+class UserUsageDaily(CostColumns):
     """UsageDaily summed over models and payers: the users table without a model filter."""
 
     day = models.DateField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    cost_units = models.BigIntegerField(default=0)
     replies = models.PositiveIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
     last_at = models.DateTimeField()
@@ -97,13 +105,12 @@ class UserUsageDaily(models.Model):
         return f"{self.day} {self.user_id}"
 
 
-class SiteUsageDaily(models.Model):
+class SiteUsageDaily(CostColumns):
     """UsageDaily summed over users: totals, the chart and models for the whole site."""
 
     day = models.DateField()
     model = models.CharField(max_length=200, blank=True)
     paid_by = models.CharField(max_length=8, blank=True)
-    cost_units = models.BigIntegerField(default=0)
     replies = models.PositiveIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
 
@@ -119,14 +126,13 @@ class SiteUsageDaily(models.Model):
         return f"{self.day} {self.model} {self.paid_by}"
 
 
-class ConversationTotals(models.Model):
+class ConversationTotals(CostColumns):
     """A conversation's whole spend and the local days it spans (see rollup.py)."""
 
     conversation = models.ForeignKey(
         "chat.Conversation", on_delete=models.CASCADE, related_name="+"
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    cost_units = models.BigIntegerField(default=0)
     replies = models.PositiveIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
     first_day = models.DateField()
@@ -134,10 +140,6 @@ class ConversationTotals(models.Model):
 
     class Meta:
         abstract = True
-
-    @property
-    def cost(self) -> Decimal:
-        return Decimal(self.cost_units).scaleb(-COST_SCALE)
 
 
 class ConversationUsage(ConversationTotals):
@@ -179,7 +181,7 @@ class ConversationModelUsage(ConversationTotals):
         return f"conversation {self.conversation_id} on {self.model}"
 
 
-class DeletedSpend(models.Model):
+class DeletedSpend(CostColumns):
     """Spend of conversations that were deleted: money spent all the same.
 
     Budgets count it, so deleting conversations does not reset a budget; the dashboard shows it
@@ -191,7 +193,6 @@ class DeletedSpend(models.Model):
     day = models.DateField()
     model = models.CharField(max_length=200, blank=True)
     paid_by = models.CharField(max_length=8, blank=True)
-    cost_units = models.BigIntegerField(default=0)
     replies = models.PositiveIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
     deleted_at = models.DateTimeField(auto_now_add=True)

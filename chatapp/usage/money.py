@@ -4,21 +4,52 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet, Sum
-
-from chatapp.usage.models import COST_SCALE
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 ZERO = Decimal(0)
+# Message.cost keeps 20 decimal places. The rollups count money in integers, because SQLite sums
+# decimals as floats; one integer of 10⁻²⁰ USD would overflow 64 bits at $0.09, so each rollup
+# row holds two: `cost_units` (10⁻¹⁰ USD) and `cost_subunits` (the rest, 10⁻²⁰ USD, below one
+# unit). Summed column by column they stay exact on every database; Python joins them.
+COST_SCALE = 20
+SUBUNITS = 10**10  # subunits per unit
 
 
 def units_to_usd(units: int | None) -> Decimal:
+    """Return dollars for an amount in 10⁻²⁰ USD."""
     return Decimal(units or 0).scaleb(-COST_SCALE)
 
 
 def usd_to_units(value: Decimal | None) -> int:
+    """Return an amount in 10⁻²⁰ USD (exact for every stored cost: they have 20 places)."""
     return int((value or ZERO).scaleb(COST_SCALE))
+
+
+def cost_columns(units: int) -> dict[str, int]:
+    """Return the rollup columns that hold `units` (10⁻²⁰ USD)."""
+    whole, rest = divmod(units, SUBUNITS)
+    return {"cost_units": whole, "cost_subunits": rest}
+
+
+def joined_units(whole: int | None, rest: int | None) -> int:
+    """Return the amount in 10⁻²⁰ USD that (sums of) the two rollup columns hold."""
+    return int(whole or 0) * SUBUNITS + int(rest or 0)
+
+
+def cost_sums(prefix: str = "", where: Q | None = None) -> dict[str, Any]:
+    """Aggregates summing both rollup cost columns; read them back with `summed_units`."""
+    return {
+        f"{prefix}units": Coalesce(Sum("cost_units", filter=where), 0),
+        f"{prefix}subunits": Coalesce(Sum("cost_subunits", filter=where), 0),
+    }
+
+
+def summed_units(values: dict[str, Any], prefix: str = "") -> int:
+    return joined_units(values[f"{prefix}units"], values[f"{prefix}subunits"])
 
 
 def exact_sum(values: Iterable[Decimal | None]) -> Decimal:

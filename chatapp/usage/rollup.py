@@ -37,7 +37,7 @@ from chatapp.usage.models import (
     UsageDaily,
     UserUsageDaily,
 )
-from chatapp.usage.money import usd_to_units
+from chatapp.usage.money import cost_columns, cost_sums, summed_units, usd_to_units
 from chatapp.usage.periods import day_bounds, local_zone
 
 # Fields of a Message that change what the rollup holds.
@@ -77,14 +77,14 @@ ConvModelKey = tuple[int, int, str]  # conversation, user, model
 
 @dataclass
 class _Bucket:
-    cost_units: int = 0
+    units: int = 0  # 10⁻²⁰ USD
     replies: int = 0
     tokens: int = 0
     first_at: datetime | None = field(default=None)
     last_at: datetime | None = field(default=None)
 
     def add(self, row: Row) -> None:
-        self.cost_units += usd_to_units(row[4])
+        self.units += usd_to_units(row[4])
         self.replies += 1
         self.tokens += (row[5] or 0) + (row[6] or 0)
         if self.last_at is None or row[7] > self.last_at:
@@ -142,7 +142,7 @@ def _day_rows(buckets: dict[DayKey, _Bucket]) -> Iterator[UsageDaily]:
             day=day,
             model=model,
             paid_by=paid_by,
-            cost_units=b.cost_units,
+            **cost_columns(b.units),
             replies=b.replies,
             tokens=b.tokens,
             last_at=cast(datetime, b.last_at),
@@ -154,7 +154,7 @@ def _user_rows(buckets: dict[tuple[int, date], _Bucket]) -> Iterator[UserUsageDa
         yield UserUsageDaily(
             user_id=user_id,
             day=day,
-            cost_units=b.cost_units,
+            **cost_columns(b.units),
             replies=b.replies,
             tokens=b.tokens,
             last_at=cast(datetime, b.last_at),
@@ -167,7 +167,7 @@ def _site_rows(buckets: dict[tuple[date, str, str], _Bucket]) -> Iterator[SiteUs
             day=day,
             model=model,
             paid_by=paid_by,
-            cost_units=b.cost_units,
+            **cost_columns(b.units),
             replies=b.replies,
             tokens=b.tokens,
         )
@@ -176,7 +176,7 @@ def _site_rows(buckets: dict[tuple[date, str, str], _Bucket]) -> Iterator[SiteUs
 def _span(b: _Bucket) -> dict[str, Any]:
     zone = local_zone()
     return {
-        "cost_units": b.cost_units,
+        **cost_columns(b.units),
         "replies": b.replies,
         "tokens": b.tokens,
         "first_day": cast(datetime, b.first_at).astimezone(zone).date(),
@@ -214,7 +214,7 @@ def _site_day_refresh(day: date) -> None:
     sums = (
         UsageDaily.objects.filter(day=day)
         .values("model", "paid_by")
-        .annotate(units=Sum("cost_units"), n=Sum("replies"), tok=Sum("tokens"))
+        .annotate(**cost_sums(), n=Sum("replies"), tok=Sum("tokens"))
         .order_by()
     )
     rows = [
@@ -222,7 +222,7 @@ def _site_day_refresh(day: date) -> None:
             day=day,
             model=r["model"],
             paid_by=r["paid_by"],
-            cost_units=int(r["units"]),
+            **cost_columns(summed_units(r)),
             replies=int(r["n"]),
             tokens=int(r["tok"]),
         )
@@ -276,12 +276,12 @@ def usage_forget_conversation(*, conversation_id: int) -> set[tuple[int, date]]:
             day=day,
             model=model,
             paid_by=paid_by,
-            cost_units=b.cost_units,
+            **cost_columns(b.units),
             replies=b.replies,
             tokens=b.tokens,
         )
         for (user_id, day, model, paid_by), b in rollup.days.items()
-        if b.cost_units
+        if b.units
     )
     return set(rollup.users)
 
@@ -350,7 +350,16 @@ def _conv_model_key(r: Any) -> tuple[Any, ...]:
     return (r.conversation_id, r.model)
 
 
-_COMPARED = ("user_id", "cost_units", "replies", "tokens", "first_day", "last_day", "last_at")
+_COMPARED = (
+    "user_id",
+    "cost_units",
+    "cost_subunits",
+    "replies",
+    "tokens",
+    "first_day",
+    "last_day",
+    "last_at",
+)
 
 
 def _diff(name: str, expected: Iterable[Any], actual: Iterable[Any], key: Any) -> list[str]:

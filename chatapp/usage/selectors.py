@@ -1,7 +1,7 @@
 """Reads for the cost dashboard and "My usage", all from the exact daily rollup.
 
-Every dollar figure is a sum of integer cost units (10⁻¹⁰ USD), so it equals the sum of the
-stored Message.cost values to the last digit on every database.
+Every dollar figure is a sum of integer cost columns (10⁻¹⁰ and 10⁻²⁰ USD, usage/money.py), so
+it equals the sum of the stored Message.cost values to the last digit on every database.
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ from chatapp.usage.models import (
     UsageDaily,
     UserUsageDaily,
 )
-from chatapp.usage.money import ZERO, units_to_usd, usd_to_units
+from chatapp.usage.money import (
+    ZERO,
+    cost_sums,
+    joined_units,
+    summed_units,
+    units_to_usd,
+    usd_to_units,
+)
 from chatapp.usage.periods import day_bounds, local_today
 
 OTHER = "Other"
@@ -90,15 +97,22 @@ def _in_range(f: Filters) -> QuerySet[Any]:
 
 def _sums() -> dict[str, Any]:
     return {
-        "units": Coalesce(Sum("cost_units"), 0),
+        **cost_sums(),
         "n": Coalesce(Sum("replies"), 0),
         "tok": Coalesce(Sum("tokens"), 0),
     }
 
 
+def _by_spend(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Return grouped rows with their exact spend in "total" (10⁻²⁰ USD), most first."""
+    for r in rows:
+        r["total"] = summed_units(r)
+    return sorted(rows, key=lambda r: (-r["total"], r[key]))
+
+
 def _totals(values: dict[str, Any], prefix: str = "") -> Totals:
     return Totals(
-        spend=units_to_usd(values[f"{prefix}units"]),
+        spend=units_to_usd(summed_units(values, prefix)),
         replies=int(values[f"{prefix}n"]),
         tokens=int(values[f"{prefix}tok"]),
     )
@@ -116,7 +130,7 @@ def usage_cards(f: Filters) -> dict[str, Totals]:
     aggregates: dict[str, Any] = {}
     for name, (lo, hi) in periods.items():
         where = Q(day__gte=lo, day__lte=hi)
-        aggregates[f"{name}_units"] = Coalesce(Sum("cost_units", filter=where), 0)
+        aggregates.update(cost_sums(f"{name}_", where))
         aggregates[f"{name}_n"] = Coalesce(Sum("replies", filter=where), 0)
         aggregates[f"{name}_tok"] = Coalesce(Sum("tokens", filter=where), 0)
     lowest = min(lo for lo, _ in periods.values())
@@ -127,17 +141,16 @@ def usage_cards(f: Filters) -> dict[str, Totals]:
 
 
 def usage_by_model(f: Filters, *, limit: int | None = None) -> list[Row]:
-    grouped = _in_range(f).values("model").annotate(**_sums()).order_by("-units", "model")
-    raw = list(grouped)
-    total = units_to_usd(sum(r["units"] for r in raw))
+    raw = _by_spend(list(_in_range(f).values("model").annotate(**_sums()).order_by()), "model")
+    total = units_to_usd(sum(r["total"] for r in raw))
     rows = [
         Row(
             key=r["model"],
             label=r["model"] or "(unknown model)",
-            spend=units_to_usd(r["units"]),
+            spend=units_to_usd(r["total"]),
             replies=r["n"],
             tokens=r["tok"],
-            share=units_to_usd(r["units"]) / total if total else ZERO,
+            share=units_to_usd(r["total"]) / total if total else ZERO,
         )
         for r in raw
     ]
@@ -151,11 +164,14 @@ def usage_by_user(f: Filters, *, limit: int = TABLE_LIMIT) -> tuple[list[Row], i
     )
     if f.user_id is not None:
         qs = qs.filter(user_id=f.user_id)
-    grouped = list(
-        qs.filter(day__gte=f.start, day__lte=f.end)
-        .values("user_id")
-        .annotate(**_sums(), last=Max("last_at"))
-        .order_by("-units", "user_id")
+    grouped = _by_spend(
+        list(
+            qs.filter(day__gte=f.start, day__lte=f.end)
+            .values("user_id")
+            .annotate(**_sums(), last=Max("last_at"))
+            .order_by()
+        ),
+        "user_id",
     )
     # Names only for the rows shown: joining users into the aggregate would group every row.
     top = grouped[:limit]
@@ -166,7 +182,7 @@ def usage_by_user(f: Filters, *, limit: int = TABLE_LIMIT) -> tuple[list[Row], i
         Row(
             key=r["user_id"],
             label=names.get(r["user_id"], ""),
-            spend=units_to_usd(r["units"]),
+            spend=units_to_usd(r["total"]),
             replies=r["n"],
             tokens=r["tok"],
             last_at=r["last"],
@@ -189,8 +205,12 @@ def usage_top_conversations(f: Filters, *, limit: int = 20) -> list[Row]:
         qs = qs.filter(model=f.model)
     if f.user_id is not None:
         qs = qs.filter(user_id=f.user_id)
-    inside = qs.filter(first_day__gte=f.start, last_day__lte=f.end).order_by("-cost_units")
-    spend = {r.conversation_id: (r.cost_units, r.replies, r.tokens) for r in inside[:limit]}
+    inside = qs.filter(first_day__gte=f.start, last_day__lte=f.end)
+    inside = inside.order_by("-cost_units", "-cost_subunits")  # each below one unit: exact
+    spend = {
+        r.conversation_id: (joined_units(r.cost_units, r.cost_subunits), r.replies, r.tokens)
+        for r in inside[:limit]
+    }
     straddling = qs.filter(first_day__lte=f.end, last_day__gte=f.start).filter(
         Q(first_day__lt=f.start) | Q(last_day__gt=f.end)
     )
@@ -249,11 +269,11 @@ def usage_daily(
     by="payer": user key vs operator key.
     """
     field = "paid_by" if by == "payer" else "model"
-    grouped = _in_range(f).values_list("day", field).annotate(units=Sum("cost_units")).order_by()
+    grouped = _in_range(f).values("day", field).annotate(**cost_sums()).order_by()
     per_day: dict[date, dict[str, int]] = {day: {} for day in f.days}
     totals: dict[str, int] = {}
-    for day, value, units in grouped:
-        name = _series_name(value, by)
+    for r in grouped:
+        day, name, units = r["day"], _series_name(r[field], by), summed_units(r)
         series = per_day[day]
         series[name] = series.get(name, 0) + units
         totals[name] = totals.get(name, 0) + units

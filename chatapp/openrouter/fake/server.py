@@ -215,6 +215,7 @@ class Plan:
     split: int = 0
     keepalive: float = 1.0
     finish_reason: str = "stop"
+    cost: Decimal | None = None  # `[[cost:…]]`: the cost to report, whatever the tokens
 
 
 class FakeOpenRouter:
@@ -451,6 +452,7 @@ class FakeOpenRouter:
             split=_int(markers.get("split"), 0),
             retry_after=markers.get("retry-after"),
             keepalive=max(0.05, self.config.keepalive_s),
+            cost=_decimal(markers.get("cost")),
         )
         if isinstance(max_tokens, int) and 0 < max_tokens < len(plan.reply):
             plan.reply, plan.finish_reason = plan.reply[:max_tokens], "length"
@@ -483,6 +485,7 @@ class FakeOpenRouter:
             "native_tokens_reasoning": 0,
             "native_tokens_cached": 0,
             "total_cost": Decimal(0),
+            "fixed_cost": plan.cost,
             "ready": False,
             "key": _key_of(request),
         }
@@ -655,6 +658,8 @@ class _StreamWriter:
 
 def _cost(generation: dict[str, Any]) -> Decimal:
     """Dollars for the tokens so far, at the catalogue price of the model actually used."""
+    if generation["fixed_cost"] is not None:
+        return Decimal(generation["fixed_cost"])
     prices = catalogue_by_id().get(generation["model"], {}).get("pricing", {})
     cost = _price(prices.get("prompt")) * generation["tokens_prompt"]
     cost += _price(prices.get("completion")) * generation["tokens_completion"]
@@ -775,6 +780,13 @@ def _provider(model_id: str) -> str:
     return {"meta-llama": "DeepInfra", "mistralai": "Mistral", "openai": "OpenAI"}.get(
         vendor, vendor.replace("-", " ").title().replace(" ", "")
     )
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    try:
+        return Decimal(value) if value else None
+    except ArithmeticError:
+        return None
 
 
 def _int(value: str | None, default: int) -> int:
