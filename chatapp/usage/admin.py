@@ -16,7 +16,7 @@ from chatapp.usage.models import (
     UsageDaily,
     UserUsageDaily,
 )
-from chatapp.usage.money import units_to_usd, usd_text
+from chatapp.usage.money import usd_text
 
 
 @admin.register(BudgetSettings)
@@ -49,7 +49,7 @@ class RollupAdmin(ReadOnlyAdmin):
 
     @admin.display(description="cost (USD)", ordering="cost_units")
     def cost(self, row: Any) -> str:
-        return usd_text(units_to_usd(row.cost_units))
+        return usd_text(row.cost)  # both cost columns (usage/money.py)
 
 
 @admin.register(UsageDaily)
