@@ -88,6 +88,7 @@
       this.search = $("model-search");
       this.list = $("model-list");
       this.count = $("picker-count");
+      this.favToggle = $("fav-toggle");
       this.filters = {
         free: $("f-free"), image: $("f-image"), file: $("f-file"),
         price: $("f-price"), context: $("f-context"), vendor: $("f-vendor"), sort: $("f-sort"),
@@ -146,6 +147,10 @@
         if (!item) return;
         if (star) this.toggleFavorite(item.dataset.id);
         else this.pick(item.dataset.id);
+      });
+      this.favToggle.addEventListener("click", () => {
+        const model = this.visible[this.active];
+        if (model) this.toggleFavorite(model.id);
       });
       document.addEventListener("mousedown", (e) => {
         if (!this.panel.hidden && !e.target.closest("#picker")) this.close();
@@ -243,8 +248,11 @@
         '<div class="opt-main"><span class="opt-name">' + esc(m.name) + "</span>" + mods +
         '<span class="opt-id">' + esc(m.id) + "</span></div>" +
         '<div class="opt-meta num">' + price + "<span>" + contextLabel(m.context) + "</span></div>" +
-        '<button type="button" class="star' + (fav ? " on" : "") + '" tabindex="-1" aria-label="' +
-        (fav ? "Remove from favourites" : "Add to favourites") + '" aria-pressed="' + fav + '">' + (fav ? "★" : "☆") + "</button></li>"
+        // Not a button: an option holds no control of its own (the foot's button is the
+        // keyboard's way, and reads the option's name); the star is for the mouse.
+        '<span class="star' + (fav ? " on" : "") + '" aria-hidden="true" title="' +
+        (fav ? "Remove from favourites" : "Add to favourites") + '">' + (fav ? "★" : "☆") + "</span>" +
+        (fav ? '<span class="visually-hidden">, favourite</span>' : "") + "</li>"
       );
     }
 
@@ -252,10 +260,20 @@
       const previous = this.list.querySelector(".active");
       if (previous) previous.classList.remove("active");
       const el = $("opt-" + this.active);
+      this.showFavToggle();
       if (!el) { this.search.removeAttribute("aria-activedescendant"); return; }
       el.classList.add("active");
       this.search.setAttribute("aria-activedescendant", el.id);
       if (scroll) el.scrollIntoView({ block: "nearest" });
+    }
+
+    /** The foot's button names what it does to the highlighted model. */
+    showFavToggle() {
+      const model = this.visible[this.active];
+      this.favToggle.hidden = !model;
+      if (!model) return;
+      const fav = this.favorites.has(model.id);
+      this.favToggle.textContent = (fav ? "★ Remove " : "☆ Add ") + model.name + (fav ? " from favourites" : " to favourites");
     }
 
     async toggleFavorite(id) {
