@@ -7,6 +7,11 @@
     .venv/bin/python bench/streaming.py writes     [--seconds 5]
     .venv/bin/python bench/streaming.py memory     [--idle 1000 --cycles 10000]
 
+    --scaled: two daphne processes on PostgreSQL + Redis (the scaled deployment) instead of one
+    on SQLite and the in-memory layer; sockets alternate between the two, as behind nginx.
+    --watch (chunks, capacity): every stream also has a second socket, on the other process in
+    --scaled, that subscribes to the conversation; its chunks are counted and timed too.
+
 Everything on loopback, bounded in count and time. The stand-in (bench/streaming_standin.py)
 logs when it wrote each content chunk; daphne serves the app (DEBUG off, SQLite in a temp dir,
 in-memory channel layer: the embedded default); this process plays the browsers with the
@@ -29,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
 import json
 import os
 import platform
@@ -55,16 +61,22 @@ SECRETS = {
 # --- processes ---------------------------------------------------------------------------------
 
 
+SCALED_DB = "chatapp_bench"
+SCALED_REDIS = "redis://127.0.0.1:6379/7"
+
+
 class Rig:
     """The stand-in and the app as subprocesses; stopped on exit."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, *, scaled: bool = False) -> None:
         self.work = work
+        self.scaled = scaled
         self.emitted_log = work / "emitted.log"
         self.processes: list[subprocess.Popen[str]] = []
         self.standin_port = self._start_standin()
         self.env = self._app_env()
-        self.app_port = 0
+        self.app_ports: list[int] = []
+        self.app_pids: list[int] = []
 
     def _start_standin(self) -> int:
         process = subprocess.Popen(
@@ -84,12 +96,15 @@ class Rig:
             "DJANGO_SETTINGS_MODULE": "chatapp.settings",
             "DJANGO_DEBUG": "false",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": f"sqlite:///{self.work / 'bench.sqlite3'}",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{SCALED_DB}"
+            if self.scaled
+            else f"sqlite:///{self.work / 'bench.sqlite3'}",
             "OPENROUTER_BASE_URL": f"http://127.0.0.1:{self.standin_port}/api/v1",
             "OPENROUTER_API_KEY": KEY,
             "CHATAPP_OPERATOR_KEY_POLICY": "all",
             "CHATAPP_TITLE_MODEL": "",
             "CHATAPP_LOG_LEVEL": "WARNING",
+            **({"REDIS_URL": SCALED_REDIS} if self.scaled else {}),
         }
 
     def manage(self, *args: str) -> str:
@@ -104,8 +119,24 @@ class Rig:
         )
         return result.stdout
 
-    def start_app(self) -> int:
+    def start_app(self) -> None:
+        if self.scaled:  # a fresh database and Redis every run
+            for sql in (f"DROP DATABASE IF EXISTS {SCALED_DB}", f"CREATE DATABASE {SCALED_DB}"):
+                subprocess.run(
+                    ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql],
+                    check=True,
+                    capture_output=True,
+                )
+            subprocess.run(["redis-cli", "-n", "7", "flushdb"], check=True, capture_output=True)
         self.manage("migrate", "--noinput", "-v", "0")
+        for n in range(2 if self.scaled else 1):
+            self._start_daphne(n)
+
+    @property
+    def app_port(self) -> int:
+        return self.app_ports[0]
+
+    def _start_daphne(self, n: int) -> None:
         port = free_port()
         process = subprocess.Popen(
             [sys.executable, "bench/streaming_app.py", "-b", "127.0.0.1", "-p", str(port)]
@@ -113,7 +144,7 @@ class Rig:
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=open(self.work / "daphne.log", "w"),  # noqa: SIM115 - lives as long as daphne
+            stderr=open(self.work / f"daphne{n}.log", "w"),  # noqa: SIM115 - as long as daphne
             text=True,
         )
         self.processes.append(process)
@@ -124,12 +155,12 @@ class Rig:
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    log = (self.work / "daphne.log").read_text()[-3000:]
+                    log = (self.work / f"daphne{n}.log").read_text()[-3000:]
                     raise RuntimeError(f"daphne did not start:\n{log}") from None
                 time.sleep(0.2)
-        self.app_port, self.app_pid = port, process.pid
+        self.app_ports.append(port)
+        self.app_pids.append(process.pid)
         print(f"# app: daphne pid {process.pid} on port {port}", flush=True)
-        return port
 
     def sessions(self, count: int) -> list[str]:
         """Make `count` users, each signed in once; return their session keys."""
@@ -161,7 +192,8 @@ class Rig:
         """What the collector cost in the app so far (bench/streaming_app.py logs each pause)."""
         pauses = [
             float(line.split()[2])
-            for line in (self.work / "daphne.log").read_text().splitlines()
+            for n in range(len(self.app_pids))
+            for line in (self.work / f"daphne{n}.log").read_text().splitlines()
             if line.startswith("gc ")
         ]
         if not pauses:
@@ -171,8 +203,17 @@ class Rig:
             f"in all {sum(pauses):.0f} ms"
         )
 
+    def cpu_seconds(self) -> list[float]:
+        """User + system CPU time of each daphne so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        out = []
+        for pid in self.app_pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out.append((int(fields[11]) + int(fields[12])) / ticks)
+        return out
+
     def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.app_pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.app_pids[0]}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         raise RuntimeError("no VmRSS")
@@ -229,13 +270,14 @@ async def direct_stream(client: Any, rig: Rig, text: str) -> tuple[float, Arriva
     return started, arrivals
 
 
-async def open_socket(rig: Rig, session: str) -> Any:
+async def open_socket(rig: Rig, session: str, process: int = 0) -> Any:
     from websockets.asyncio.client import connect
     from websockets.typing import Origin
 
+    port = rig.app_ports[process % len(rig.app_ports)]
     return await connect(
-        f"ws://127.0.0.1:{rig.app_port}/ws/chat/",
-        origin=Origin(f"http://127.0.0.1:{rig.app_port}"),
+        f"ws://127.0.0.1:{port}/ws/chat/",
+        origin=Origin(f"http://127.0.0.1:{port}"),
         additional_headers={"Cookie": f"sessionid={session}"},
         open_timeout=30,
         proxy=None,
@@ -245,7 +287,11 @@ async def open_socket(rig: Rig, session: str) -> Any:
 
 
 async def app_stream(
-    ws: Any, text: str, go: asyncio.Event, delay: float = 0.0
+    ws: Any,
+    text: str,
+    go: asyncio.Event,
+    delay: float = 0.0,
+    created: asyncio.Future[int] | None = None,
 ) -> tuple[float, Arrivals, int]:
     import uuid
 
@@ -259,22 +305,72 @@ async def app_stream(
         "model": MODEL,
     }
     arrivals: Arrivals = []
-    frames = 0
     started = time.monotonic()
     await ws.send(json.dumps(frame))
-    async with asyncio.timeout(120):
-        async for raw in ws:
-            now = time.monotonic()
-            message = json.loads(raw)
-            if message["type"] == "delta":
-                frames += 1
-                arrivals.append((message["offset"] + len(message["text"]), now))
-            elif message["type"] == "done":
-                break
-            elif message["type"] == "error":
-                raise RuntimeError(message)
+    with contextlib.suppress(TimeoutError):  # no `done`: its missing chunks count as lost
+        async with asyncio.timeout(DONE_WITHIN):
+            await _read_reply(ws, arrivals, created)
+    frames = len(arrivals)
     return started, arrivals, frames
 
+
+async def _read_reply(ws: Any, arrivals: Arrivals, created: asyncio.Future[int] | None) -> None:
+    async for raw in ws:
+        now = time.monotonic()
+        message = json.loads(raw)
+        if message["type"] == "delta":
+            arrivals.append((message["offset"] + len(message["text"]), now))
+        elif message["type"] == "done":
+            break
+        elif message["type"] == "error":
+            raise RuntimeError(message)
+        elif message["type"] == "message_created" and created and not created.done():
+            created.set_result(message["conversation"])
+
+
+async def watch_stream(ws: Any, created: asyncio.Future[int]) -> tuple[float, Arrivals, int]:
+    """A second tab: subscribe to the conversation once it exists; take the snapshot and the
+    deltas after it as one text (the snapshot's text counts as arrived when it came). A gap
+    (a delta beyond what this tab has) is a protocol violation and fails the run."""
+    conversation = await created
+    arrivals: Arrivals = []
+    started = time.monotonic()
+    await ws.send(json.dumps({"type": "subscribe", "conversation": conversation}))
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DONE_WITHIN):
+            await _watch_reply(ws, arrivals)
+    return started, arrivals, len(arrivals)
+
+
+async def _watch_reply(ws: Any, arrivals: Arrivals) -> None:
+    def have() -> int:
+        return arrivals[-1][0] if arrivals else 0
+
+    async for raw in ws:
+        now = time.monotonic()
+        message = json.loads(raw)
+        kind = message["type"]
+        if kind == "snapshot":
+            for m in message["messages"]:
+                if m["role"] == "assistant" and len(m["content"]) > have():
+                    arrivals.append((len(m["content"]), now))
+                if m["role"] == "assistant" and m["status"] != "streaming":
+                    return
+        elif kind == "delta":
+            if message["offset"] > have():
+                raise RuntimeError(f"gap: had {have()}, got offset {message['offset']}")
+            end = message["offset"] + len(message["text"])
+            if end > have():
+                arrivals.append((end, now))
+        elif kind == "done" and message["message"]["role"] == "assistant":
+            final = len(message["message"]["content"])
+            if final > have():
+                arrivals.append((final, now))
+            return
+
+
+# A reply with no `done` this long after its send is given up on (its missing text: lost).
+DONE_WITHIN = 60
 
 # Streams start together (spread 0: a burst, the worst case), or evenly over `spread` seconds.
 SPREAD = 0.0
@@ -293,22 +389,40 @@ async def run_direct(rig: Rig, streams: int, tokens: int, rate: float, ttft: int
     return {f"{run}-{i}": (started, arr, 0) for i, (started, arr) in enumerate(results)}
 
 
+# --watch: every stream has a second socket (on the other process when scaled) watching it.
+WATCH = False
+WATCHED: dict[str, Any] = {}  # the watchers' results of the last run_app
+
+
 async def run_app(rig: Rig, streams: int, tokens: int, rate: float, ttft: int, run: str) -> Any:
     sessions = rig.sessions(streams)
-    sockets = [await open_socket(rig, s) for s in sessions]
+    sockets = [await open_socket(rig, s, i) for i, s in enumerate(sessions)]
+    watchers = [await open_socket(rig, s, i + 1) for i, s in enumerate(sessions)] if WATCH else []
+    created = [asyncio.get_running_loop().create_future() for _ in sessions]
     go = asyncio.Event()
     try:
         tasks = [
             asyncio.create_task(
-                app_stream(ws, prompt(f"{run}-{i}", tokens, rate, ttft), go, SPREAD * i / streams)
+                app_stream(
+                    ws,
+                    prompt(f"{run}-{i}", tokens, rate, ttft),
+                    go,
+                    SPREAD * i / streams,
+                    created[i],
+                )
             )
             for i, ws in enumerate(sockets)
+        ]
+        watching = [
+            asyncio.create_task(watch_stream(ws, created[i])) for i, ws in enumerate(watchers)
         ]
         await asyncio.sleep(0.2)
         go.set()
         results = await asyncio.gather(*tasks)
+        WATCHED.clear()
+        WATCHED.update({f"{run}-{i}": r for i, r in enumerate(await asyncio.gather(*watching))})
     finally:
-        for ws in sockets:
+        for ws in sockets + watchers:
             await ws.close()
     return {f"{run}-{i}": r for i, r in enumerate(results)}
 
@@ -358,6 +472,12 @@ def chunk_delays(results: dict[str, Any], emitted: dict[str, Arrivals]) -> tuple
     return delays, lost
 
 
+def cpu_line(cpu: list[float], tokens: int) -> str:
+    """daphne CPU per 1,000 streamed tokens, per process (each chunk is one token here)."""
+    per = ", ".join(f"{seconds * 1e6 / max(tokens, 1):.0f}" for seconds in cpu)
+    return f"daphne CPU per 1,000 tokens: {per} ms ({tokens} tokens)"
+
+
 def line(name: str, values: list[float]) -> str:
     return (
         f"{name:<28} n={len(values):>6}  p50={pct(values, 50):7.2f} ms  "
@@ -388,7 +508,9 @@ async def bench_chunks(rig: Rig, streams: int, tokens: int = 100, rate: float = 
     rig.start_app()
     await run_app(rig, 5, 5, 50, 50, "warm")
     direct = await run_direct(rig, streams, tokens, rate, 100, "dc")
+    cpu_before = rig.cpu_seconds()
     app = await run_app(rig, streams, tokens, rate, 100, "ac")
+    cpu = [after - before for before, after in zip(cpu_before, rig.cpu_seconds(), strict=True)]
     emitted = rig.emitted()
     d_delays, d_lost = chunk_delays(direct, emitted)
     a_delays, a_lost = chunk_delays(app, emitted)
@@ -396,6 +518,11 @@ async def bench_chunks(rig: Rig, streams: int, tokens: int = 100, rate: float = 
     chunks = sum(len(emitted[tag]) for tag in app)
     print(line(f"chunk delay direct ({streams})", d_delays), f"lost={d_lost}")
     print(line(f"chunk delay app ({streams})", a_delays), f"lost={a_lost}")
+    if WATCHED:
+        w_delays, w_lost = chunk_delays(WATCHED, emitted)
+        print(line(f"chunk delay watchers ({streams})", w_delays), f"lost={w_lost}")
+        chunk_delays(app, emitted)  # the timeline below is the senders'
+    print(cpu_line(cpu, sum(len(emitted[tag]) for tag in app)))
     print(timeline())
     print(rig.gc_pauses())
     print(
@@ -409,10 +536,18 @@ async def bench_capacity(rig: Rig, levels: list[int]) -> None:
     rig.start_app()
     await run_app(rig, 5, 5, 50, 50, "warm")
     for level in levels:
+        cpu_before = rig.cpu_seconds()
         app = await run_app(rig, level, 150, 50, 100, f"cap{level}")
-        delays, lost = chunk_delays(app, rig.emitted())
+        cpu = [after - before for before, after in zip(cpu_before, rig.cpu_seconds(), strict=True)]
+        emitted = rig.emitted()
+        delays, lost = chunk_delays(app, emitted)
         verdict = "ok" if pct(delays, 99) <= 50 and not lost else "OVER"
         print(line(f"{level} streams @ 50 tok/s", delays), f"lost={lost} {verdict}")
+        if WATCHED:
+            w_delays, w_lost = chunk_delays(WATCHED, emitted)
+            verdict = "ok" if pct(w_delays, 99) <= 50 and not w_lost else "OVER"
+            print(line(f"{level} watchers", w_delays), f"lost={w_lost} {verdict}")
+        print("  ", cpu_line(cpu, sum(len(emitted[tag]) for tag in app)))
 
 
 async def bench_memory(rig: Rig, idle: int, cycles: int) -> None:
@@ -592,16 +727,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="ttft: rounds one after another")
     parser.add_argument("--rate", type=float, default=50, help="chunks: tokens/s per stream")
     parser.add_argument("--spread", type=float, default=0.0, help="seconds to spread starts over")
+    parser.add_argument("--scaled", action="store_true", help="2 daphnes, PostgreSQL + Redis")
+    parser.add_argument("--watch", action="store_true", help="a second socket per stream")
     options = parser.parse_args()
-    global SPREAD
-    SPREAD = options.spread
+    global SPREAD, WATCH
+    SPREAD, WATCH = options.spread, options.watch
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or ''} "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"load {os.getloadavg()[0]:.1f}"
     )
     with tempfile.TemporaryDirectory() as work:
-        rig = Rig(Path(work))
+        rig = Rig(Path(work), scaled=options.scaled)
         try:
             if options.what == "ttft":
                 asyncio.run(bench_ttft(rig, options.streams or 50, options.rounds))
