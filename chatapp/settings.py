@@ -172,24 +172,11 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# With REDIS_URL, server processes deliver frames to each other through Redis pub/sub
+# (chatapp/chat/fanout.py); without it, everything stays in the one process.
 REDIS_URL = env_str("REDIS_URL", "")
-if REDIS_URL:
-    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-        raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} is not a redis:// URL.")
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "chatapp.chat.layers.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
-        }
-    }
-else:
-    CHANNEL_LAYERS = {
-        # Channels' in-memory layer, sweeping expired entries once a second, not per receive.
-        "default": {
-            "BACKEND": "chatapp.chat.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000},
-        }
-    }
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} is not a redis:// URL.")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

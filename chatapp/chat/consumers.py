@@ -1,24 +1,26 @@
 """The chat websocket: authenticate, authorize, validate, call a service, reply.
 
 It never talks to OpenRouter and never loops over a stream: generations run in
-chatapp/chat/generation.py, and this consumer only forwards their frames to the browser.
+chatapp/chat/generation.py, the hub (chatapp/chat/fanout.py) delivers their frames, and this
+consumer keeps each tab's text contiguous: no gap, no repeat.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from chatapp.chat import services
+from chatapp.chat import fanout, services
 from chatapp.chat.generation import Payment, generation_start
 from chatapp.chat.groups import conversation_group, generation_group, user_group
 from chatapp.chat.models import Message
@@ -32,6 +34,8 @@ from chatapp.chat.protocol import (
 )
 from chatapp.chat.services import ChatRefusal, Exchange
 from chatapp.chat.sweeper import sweeper_ensure_running
+
+log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
 # A burst of RATE_BURST frames, then RATE_PER_SECOND: far above what a person does by hand.
@@ -67,52 +71,56 @@ rate_limiter = RateLimiter(RATE_BURST, RATE_PER_SECOND)
 
 @dataclass
 class PendingSnapshot:
-    """A subscribe waiting for the worker's text so far; frames for it wait in `held`."""
+    """A subscribe or a resync under way: frames of its conversation wait in `held` until the
+    snapshot is sent. `messages` is None until the database has said which replies it covers."""
 
     token: str
-    messages: dict[int, MessageData]
+    shown: set[int] = field(default_factory=set)  # replies the tab shows as streaming
+    messages: dict[int, MessageData] | None = None
+    asked: set[int] = field(default_factory=set)  # streaming: the worker was asked for them
     answered: set[int] = field(default_factory=set)
-    held: list[dict[str, Any]] = field(default_factory=list)
-    timer: asyncio.Task[None] | None = None
+    held: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    def holds(self, frame: dict[str, Any]) -> bool:
+        message = _message_id(frame)
+        if message is None:
+            return False
+        return self.messages is None or message in self.messages or message in self.shown
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """One browser tab. It is a member (chat/fanout.py) of its user's topic, of its own address
+    (answers to its snapshot requests) and of every conversation it watches."""
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
         self.user = user
+        self.hub = fanout.hub()
+        self.address = self.hub.address()
         self.watching: set[int] = set()
         # Per (message, kind): how much text this socket has sent, so none is sent twice.
         self.sent: dict[tuple[int, str], int] = {}
+        self.finished: set[int] = set()  # replies whose final state this socket has sent
         self.pending: dict[int, PendingSnapshot] = {}
         await self.accept()
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        await self.hub.join(user_group(user.pk), self)
+        await self.hub.join(self.address, self)
         sweeper_ensure_running()
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
             return
         for pending in self.pending.values():
-            if pending.timer:
-                pending.timer.cancel()
-        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+            if pending.task:
+                pending.task.cancel()
+        self.hub.leave(user_group(self.user.pk), self)
+        self.hub.leave(self.address, self)
         for pk in self.watching:
-            await self.channel_layer.group_discard(conversation_group(pk), self.channel_name)
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels runs close_old_connections() before every message a consumer handles: a hop
-        # into the ORM's one shared thread and, with CONN_MAX_AGE=0, a reconnect after it. For
-        # frames relayed from the channel layer (a delta every few tokens, on every socket)
-        # that was the largest cost of streaming, and they do not touch the database.
-        if message["type"].startswith("websocket."):
-            await super().dispatch(message)
-            return
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+            self.hub.leave(conversation_group(pk), self)
 
     # --- client → server -----------------------------------------------------------------------
 
@@ -153,21 +161,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_subscribe(self, frame: dict[str, Any]) -> None:
         conversation = await services.aconversation_get(user=self.user, pk=frame["conversation"])
-        await self.watch(conversation.pk)  # first: no frame is missed between now and the snapshot
-        streaming = await services.astreaming_replies(conversation=conversation)
-        if not streaming:
-            await self.send_json(
-                {"type": "snapshot", "conversation": conversation.pk, "messages": []}
-            )
-            return
-        await self.ask_for_snapshot(conversation.pk, streaming)
+        # Hold its frames first, then join: none is missed between now and the snapshot.
+        self.resync_conversation(conversation.pk, shown=frame.get("streaming") or [], join=True)
 
     async def on_unsubscribe(self, frame: dict[str, Any]) -> None:
         pk = frame["conversation"]
         if pk in self.watching:
             self.watching.discard(pk)
-            self.pending.pop(pk, None)
-            await self.channel_layer.group_discard(conversation_group(pk), self.channel_name)
+            pending = self.pending.pop(pk, None)
+            if pending and pending.task:
+                pending.task.cancel()
+            self.hub.leave(conversation_group(pk), self)
 
     async def on_stop(self, frame: dict[str, Any]) -> None:
         pk = frame["conversation"]
@@ -175,7 +179,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # database round trip, which under load can queue behind other sockets' sends.
         if pk not in self.watching:
             pk = (await services.aconversation_get(user=self.user, pk=pk)).pk
-        await self.channel_layer.group_send(generation_group(pk), {"type": "generation.stop"})
+        await self.hub.publish(generation_group(pk), {"type": "stop"})
 
     async def on_send(self, frame: dict[str, Any]) -> None:
         exchange = await services.amessage_send(
@@ -219,11 +223,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             for message in exchange.messages:
                 await self.send_json(self.created_frame(message, client_id))
             return
+        topic = conversation_group(conversation.pk)
         for message in exchange.messages:
-            await self.channel_layer.group_send(
-                conversation_group(conversation.pk),
-                {"type": "chat.frame", "frame": self.created_frame(message, client_id)},
-            )
+            await self.hub.publish(topic, self.created_frame(message, client_id))
         assert exchange.reply is not None and exchange.key is not None
         payment = Payment(exchange.key.api_key, exchange.key.paid_by)
         generation_start(
@@ -236,9 +238,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if exchange.created_conversation:  # a new conversation has cost nothing yet
             data = await aconversation_data(conversation, cost=Decimal(0))
             frame = {"type": "conversation_updated", "conversation": data}
-            await self.channel_layer.group_send(
-                user_group(self.user.pk), {"type": "chat.frame", "frame": frame}
-            )
+            await self.hub.publish(user_group(self.user.pk), frame)
 
     @staticmethod
     def created_frame(message: Message, client_id: str) -> dict[str, Any]:
@@ -249,92 +249,123 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "client_id": client_id,
         }
 
-    # --- subscribe: the text so far from the worker, then the rest live -----------------------
-
     async def watch(self, pk: int) -> None:
         if pk not in self.watching:
             self.watching.add(pk)
-            await self.channel_layer.group_add(conversation_group(pk), self.channel_name)
+            await self.hub.join(conversation_group(pk), self)
 
-    async def ask_for_snapshot(self, pk: int, streaming: list[Message]) -> None:
-        old = self.pending.pop(pk, None)
-        if old and old.timer:
-            old.timer.cancel()
-        pending = PendingSnapshot(uuid.uuid4().hex, {m.pk: message_data(m) for m in streaming})
-        self.pending[pk] = pending
-        await self.channel_layer.group_send(
-            generation_group(pk),
-            {"type": "generation.snapshot", "reply_to": self.channel_name, "token": pending.token},
-        )
-        pending.timer = asyncio.get_running_loop().create_task(
-            self.snapshot_timer(pk, pending.token)
-        )
+    # --- snapshots: the text so far from the worker, then the rest live -----------------------
 
-    async def snapshot_timer(self, pk: int, token: str) -> None:
-        await asyncio.sleep(SNAPSHOT_WAIT)
-        # Through our own channel, so it is handled in order with everything else.
-        await self.channel_layer.send(
-            self.channel_name, {"type": "chat.snapshot_timeout", "conversation": pk, "token": token}
-        )
-
-    async def chat_snapshot_part(self, event: dict[str, Any]) -> None:
-        pending = self.pending.get(event["conversation"])
-        if pending is None or pending.token != event["token"]:
+    def resync_conversation(
+        self, pk: int, *, shown: Iterable[int] = (), join: bool = False
+    ) -> None:
+        """Send a snapshot of `pk`'s replies (those streaming, and `shown`); hold its frames
+        until then. For a subscribe, and whenever frames of `pk` were lost on the way."""
+        pending = self.pending.get(pk)
+        if pending is not None:  # one is under way: what it holds is replayed after it
+            pending.shown.update(shown)
             return
-        message = event["message"]
-        pending.messages[message["id"]] = message
-        pending.answered.add(message["id"])
-        if pending.answered >= set(pending.messages):
-            await self.send_snapshot(event["conversation"], pending)
+        pending = self.pending[pk] = PendingSnapshot(uuid.uuid4().hex, set(shown))
+        if not join:
+            self.hub.counters.resynced += 1
+            log.info("socket %s resyncs conversation %s", self.address, pk)
+        pending.task = asyncio.get_running_loop().create_task(self.snapshot(pk, pending, join))
 
-    async def chat_snapshot_timeout(self, event: dict[str, Any]) -> None:
-        pending = self.pending.get(event["conversation"])
-        if pending is None or pending.token != event["token"]:
+    async def snapshot(self, pk: int, pending: PendingSnapshot, join: bool) -> None:
+        if join:
+            await self.watch(pk)
+        rows = await services.areplies_to_show(conversation_id=pk, shown=pending.shown)
+        pending.messages = {m.pk: message_data(m) for m in rows}
+        pending.asked = {m.pk for m in rows if m.status == Message.Status.STREAMING}
+        if not pending.asked:
+            await self.send_snapshot(pk, pending)
+            return
+        request = {"type": "snapshot_request", "reply_to": self.address, "token": pending.token}
+        await self.hub.publish(generation_group(pk), request)
+        await asyncio.sleep(SNAPSHOT_WAIT)
+        if self.pending.get(pk) is not pending:
             return
         # No worker answered for these (it finished just now, or its process died): use the
         # database, which holds the final text or the last checkpoint.
-        missing = set(pending.messages) - pending.answered
+        missing = pending.asked - pending.answered
         async for message in Message.objects.filter(pk__in=missing):
             pending.messages[message.pk] = message_data(message)
-        await self.send_snapshot(event["conversation"], pending)
+        await self.send_snapshot(pk, pending)
+
+    async def on_snapshot_part(self, frame: dict[str, Any]) -> None:
+        pending = self.pending.get(frame["conversation"])
+        if pending is None or pending.token != frame["token"] or pending.messages is None:
+            return
+        message = frame["message"]
+        pending.messages[message["id"]] = message
+        pending.answered.add(message["id"])
+        if pending.answered >= pending.asked:
+            await self.send_snapshot(frame["conversation"], pending)
 
     async def send_snapshot(self, pk: int, pending: PendingSnapshot) -> None:
+        if self.pending.get(pk) is not pending or pending.messages is None:
+            return
         del self.pending[pk]
-        if pending.timer and pending.timer is not asyncio.current_task():
-            pending.timer.cancel()
+        if pending.task and pending.task is not asyncio.current_task():
+            pending.task.cancel()
         messages = list(pending.messages.values())
         for message in messages:
             self.sent[(message["id"], "delta")] = len(message["content"])
             self.sent[(message["id"], "reasoning_delta")] = len(message["reasoning"])
+            if message["status"] == Message.Status.STREAMING:
+                self.finished.discard(message["id"])
+            else:
+                self.finished.add(message["id"])
         await self.send_json({"type": "snapshot", "conversation": pk, "messages": messages})
-        for frame in pending.held:
-            await self.forward(frame)
+        for frame, text in pending.held:
+            await self.forward(frame, text)
 
-    # --- server → client -----------------------------------------------------------------------
+    # --- server → client (a fanout.Member) ----------------------------------------------------
 
-    async def chat_frame(self, event: dict[str, Any]) -> None:
-        frame = event["frame"]
-        pending = self.pending.get(frame.get("conversation")) if "message" in frame else None
-        if pending is not None and _message_id(frame) in pending.messages:
-            pending.held.append(frame)
+    async def deliver(self, topic: str, frame: dict[str, Any], text: str) -> None:
+        if frame["type"] == "snapshot_part":
+            await self.on_snapshot_part(frame)
             return
-        await self.forward(frame)
+        pending = self.pending.get(frame["conversation"]) if "message" in frame else None
+        if pending is not None and pending.holds(frame):
+            pending.held.append((frame, text))
+            return
+        await self.forward(frame, text)
 
-    async def forward(self, frame: dict[str, Any]) -> None:
+    def resync(self, topic: str) -> None:
+        for pk in self.watching:
+            if topic == conversation_group(pk):
+                self.resync_conversation(pk, shown=self.streaming_shown(pk))
+
+    def streaming_shown(self, pk: int) -> set[int]:
+        """Replies of `pk` this socket has sent text of and no final state yet."""
+        return {message for message, _ in self.sent if message not in self.finished}
+
+    async def forward(self, frame: dict[str, Any], text: str | None) -> None:
         kind = frame["type"]
         if kind in ("delta", "reasoning_delta"):
-            key = (frame["message"], kind)
+            message = frame["message"]
+            if message in self.finished:
+                return  # a late copy: the final text is out already
+            key = (message, kind)
             have = self.sent.get(key, 0)
+            if frame["offset"] > have:  # frames were lost on the way: repair from the worker
+                self.resync_conversation(frame["conversation"], shown={message})
+                self.pending[frame["conversation"]].held.append((frame, text))
+                return
             end = frame["offset"] + len(frame["text"])
             if end <= have:
                 return  # already in the snapshot
             if frame["offset"] < have:
                 frame = {**frame, "offset": have, "text": frame["text"][have - frame["offset"] :]}
+                text = None
             self.sent[key] = end
         elif kind == "done":
-            self.sent.pop((frame["message"]["id"], "delta"), None)
-            self.sent.pop((frame["message"]["id"], "reasoning_delta"), None)
-        await self.send_json(frame)
+            message = frame["message"]["id"]
+            self.sent.pop((message, "delta"), None)
+            self.sent.pop((message, "reasoning_delta"), None)
+            self.finished.add(message)
+        await self.send(text_data=fanout.encode(frame) if text is None else text)
 
     async def send_error(
         self,
@@ -356,7 +387,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:
-        return json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+        return fanout.encode(content)
 
 
 def _message_id(frame: dict[str, Any]) -> int | None:

@@ -1,12 +1,12 @@
-"""The worker that owns one reply: it streams from OpenRouter and broadcasts to the conversation.
+"""The worker that owns one reply: it streams from OpenRouter and publishes what it gets.
 
 A generation is an asyncio task in the server process, not part of any socket: closing the tab
-that asked for it changes nothing. It listens on `generation_group(conversation)` for "stop" and
-"snapshot" requests, so any socket in any process can reach it through the channel layer.
+that asked for it changes nothing. It is a member of `generation_group(conversation)` on the hub
+(chat/fanout.py), so a "stop" or a "snapshot_request" from any socket in any process reaches it,
+and it publishes its deltas to `conversation_group(conversation)`, which the hub delivers.
 
-Database writes per reply: the placeholder (made by the service), a checkpoint at most once per
-CHECKPOINT_SECONDS while text arrives (plus a heartbeat every HEARTBEAT_SECONDS while it does not,
-so the sweeper can tell a live worker from a dead one), and one final write.
+Database writes per reply: the placeholder (made by the service), its share of the process's
+checkpoint a second while text arrives (chat/checkpoints.py), and one final write.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.layers import BaseChannelLayer, get_channel_layer
-from django.db.models import Sum
 from django.utils import timezone
 
-from chatapp.chat.groups import conversation_group, generation_group, user_group
+from chatapp.chat import announce, fanout
+from chatapp.chat.checkpoints import checkpointer
+from chatapp.chat.groups import conversation_group, generation_group
 from chatapp.chat.models import Conversation, Message
-from chatapp.chat.protocol import aconversation_data, message_data
+from chatapp.chat.protocol import message_data
+from chatapp.chat.tasks import spawn
+from chatapp.chat.titles import title_start_if_new
 from chatapp.openrouter import (
     ChatMessage,
     ContentDelta,
@@ -35,34 +37,23 @@ from chatapp.openrouter import (
     StreamError,
     StreamEvent,
     Usage,
+    aget_generation,
     astream_chat,
 )
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_SECONDS = 1.0
-HEARTBEAT_SECONDS = 5.0
 # After a stop or a cut-off, OpenRouter needs a moment before /generation knows the cost.
 COST_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
-# Strong references: the event loop keeps only weak ones to tasks.
 _running: dict[int, Generation] = {}
-_background: set[asyncio.Task[Any]] = set()
 
 
-def spawn(coro: Any) -> asyncio.Task[Any]:
-    """Run `coro` in the background of this process, keeping a reference until it ends."""
-    task = asyncio.get_running_loop().create_task(coro)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    return task
-
-
-@dataclass
+@dataclass(frozen=True)
 class Payment:
     """Who pays for a reply and with which key; stays in this process, never on the wire."""
 
-    api_key: str
+    api_key: str = field(repr=False)
     paid_by: str
 
 
@@ -85,55 +76,6 @@ def running_generations() -> list[Generation]:
     return list(_running.values())
 
 
-@dataclass
-class Outbox:
-    """Frames for the conversation group, in order, sent one group_send at a time.
-
-    The first delta goes out at once; whatever arrives while a group_send is in flight is
-    merged into one frame and sent right after. No timer: a slow layer gets bigger frames, a
-    fast one gets every token.
-    """
-
-    layer: BaseChannelLayer
-    group: str
-    frames: list[dict[str, Any]] = field(default_factory=list)
-    task: asyncio.Task[None] | None = None
-    sent: int = 0
-
-    def push(self, frame: dict[str, Any]) -> None:
-        self.frames.append(frame)
-        self._kick()
-
-    def push_text(self, frame: dict[str, Any]) -> None:
-        last = self.frames[-1] if self.frames else None
-        if (
-            last is not None
-            and last["type"] == frame["type"]
-            and last["offset"] + len(last["text"]) == frame["offset"]
-        ):
-            last["text"] += frame["text"]
-        else:
-            self.frames.append(frame)
-        self._kick()
-
-    def _kick(self) -> None:
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._drain())
-
-    async def _drain(self) -> None:
-        while self.frames:
-            frame = self.frames.pop(0)
-            try:
-                await self.layer.group_send(self.group, {"type": "chat.frame", "frame": frame})
-                self.sent += 1
-            except Exception:  # a full or unreachable layer must not kill the generation
-                log.exception("could not broadcast a %s frame to %s", frame["type"], self.group)
-
-    async def flush(self) -> None:
-        while self.task is not None and not self.task.done():
-            await asyncio.shield(self.task)
-
-
 class Generation:
     def __init__(
         self,
@@ -152,40 +94,36 @@ class Generation:
         self.content_len = 0
         self.reasoning: list[str] = []
         self.reasoning_len = 0
+        self.dirty = False
         self.usage: Usage | None = None
         self.finish = Finish(reason="", generation_id="", provider="", model="")
         self.error: OpenRouterError | StreamError | None = None
         self.stop_requested = False
         self.started = time.monotonic()
         self.first_token_at: float | None = None
-        self.dirty = False
-        self.ended = asyncio.Event()
-        layer = get_channel_layer()
-        assert layer is not None, "CHANNEL_LAYERS must be configured"
-        self.layer: BaseChannelLayer = layer
-        self.outbox = Outbox(layer, conversation_group(conversation.pk))
+        self.hub = fanout.hub()
+        self.topic = conversation_group(conversation.pk)
+        self.control = generation_group(conversation.pk)
+        self.unpublished: list[dict[str, Any]] = []
+        self.publisher: asyncio.Task[None] | None = None
         self.stream_task: asyncio.Task[None] | None = None
         self.task: asyncio.Task[None] | None = None
 
     # --- the life of a reply -------------------------------------------------------------------
 
     async def run(self) -> None:
+        checkpoints = checkpointer()
         try:
-            control = await self.layer.new_channel()
-            await self.layer.group_add(generation_group(self.conversation.pk), control)
-            listener = asyncio.get_running_loop().create_task(self._listen(control))
-            checkpoints = asyncio.get_running_loop().create_task(self._checkpoints())
+            await self.hub.join(self.control, self)
+            checkpoints.add(self.reply.pk, self)
             self.stream_task = asyncio.get_running_loop().create_task(self._stream())
             try:
                 # wait() rather than await: a stop cancels stream_task, not this task.
                 await asyncio.wait([self.stream_task])
             finally:
                 self.stream_task.cancel()
-                self.ended.set()
-                listener.cancel()
-                await asyncio.gather(listener, return_exceptions=True)
-                await checkpoints
-                await self.layer.group_discard(generation_group(self.conversation.pk), control)
+                checkpoints.remove(self.reply.pk)
+                self.hub.leave(self.control, self)
             await self._finish()
         finally:
             _running.pop(self.reply.pk, None)
@@ -212,27 +150,61 @@ class Generation:
                 message="Something went wrong on our side while writing this reply. Try again.",
             )
         finally:
-            await aclose(stream)
+            await stream.aclose()
 
     def _on_event(self, event: StreamEvent) -> None:
-        if isinstance(event, ContentDelta | ReasoningDelta) and self.first_token_at is None:
-            self.first_token_at = time.monotonic()
         if isinstance(event, ContentDelta):
-            self.outbox.push_text(self._delta("delta", self.content_len, event.text))
+            offset = self.content_len
             self.content.append(event.text)
             self.content_len += len(event.text)
-            self.dirty = True
+            self._publish_text("delta", offset, event.text)
         elif isinstance(event, ReasoningDelta):
-            self.outbox.push_text(self._delta("reasoning_delta", self.reasoning_len, event.text))
+            offset = self.reasoning_len
             self.reasoning.append(event.text)
             self.reasoning_len += len(event.text)
-            self.dirty = True
+            self._publish_text("reasoning_delta", offset, event.text)
         elif isinstance(event, Usage):
             self.usage = event
         elif isinstance(event, Finish):
             self._merge_finish(event)
         elif isinstance(event, StreamError):
             self.error = event
+
+    def _publish_text(self, kind: str, offset: int, text: str) -> None:
+        if self.first_token_at is None:
+            self.first_token_at = time.monotonic()
+        self.dirty = True
+        last = self.unpublished[-1] if self.unpublished else None
+        if (
+            last is not None
+            and last["type"] == kind
+            and last["offset"] + len(last["text"]) == offset
+        ):
+            last["text"] += text  # not published yet: nobody else holds it
+            return
+        frame = {
+            "type": kind,
+            "conversation": self.conversation.pk,
+            "message": self.reply.pk,
+            "offset": offset,
+            "text": text,
+        }
+        self._publish_soon(frame)
+
+    def _publish_soon(self, frame: dict[str, Any]) -> None:
+        """Publish `frame` as soon as the stream waits for the network. Tokens that came in one
+        read share a frame; a token that came alone goes out at once (no timer)."""
+        self.unpublished.append(frame)
+        if self.publisher is None or self.publisher.done():
+            self.publisher = asyncio.get_running_loop().create_task(self._publish_all())
+
+    async def _publish_all(self) -> None:
+        while self.unpublished:
+            await self.hub.publish(self.topic, self.unpublished.pop(0))
+
+    async def _published(self) -> None:
+        while self.publisher is not None and not self.publisher.done():
+            await asyncio.shield(self.publisher)
 
     def _merge_finish(self, event: Finish) -> None:
         # Ids can come before the finish reason; keep whatever is known.
@@ -244,29 +216,24 @@ class Generation:
             model=event.model or old.model,
         )
 
-    def _delta(self, kind: str, offset: int, text: str) -> dict[str, Any]:
-        return {
-            "type": kind,
-            "conversation": self.conversation.pk,
-            "message": self.reply.pk,
-            "offset": offset,
-            "text": text,
-        }
+    # --- what sockets ask, through the hub (a fanout.Member) -----------------------------------
 
-    # --- requests from sockets, through the channel layer ---------------------------------------
+    async def deliver(self, topic: str, frame: dict[str, Any], text: str) -> None:
+        if frame["type"] == "stop":
+            self.stop()
+        elif frame["type"] == "snapshot_request":
+            await self.hub.publish(
+                frame["reply_to"],
+                {
+                    "type": "snapshot_part",
+                    "token": frame["token"],
+                    "conversation": self.conversation.pk,
+                    "message": message_data(self._with_text()),
+                },
+            )
 
-    async def _listen(self, channel: str) -> None:
-        while True:
-            try:
-                request = await self.layer.receive(channel)
-            except Exception:  # the layer blinked (Redis restart): keep listening, or stop is lost
-                log.exception("generation %s could not read its control channel", self.reply.pk)
-                await asyncio.sleep(0.5)
-                continue
-            if request.get("type") == "generation.stop":
-                self.stop()
-            elif request.get("type") == "generation.snapshot":
-                await self._answer_snapshot(request)
+    def resync(self, topic: str) -> None:
+        """Nothing to repair: a stop lost while Redis was away can be pressed again."""
 
     def stop(self) -> None:
         if not self.stop_requested and self.stream_task is not None:
@@ -275,46 +242,25 @@ class Generation:
             # which is how OpenRouter stops generating (and billing).
             self.stream_task.cancel()
 
-    async def _answer_snapshot(self, request: dict[str, Any]) -> None:
-        self._sync_text()
-        await self.layer.send(
-            request["reply_to"],
-            {
-                "type": "chat.snapshot_part",
-                "token": request["token"],
-                "conversation": self.conversation.pk,
-                "message": message_data(self.reply),
-            },
-        )
+    # --- text ----------------------------------------------------------------------------------
 
-    def _sync_text(self) -> None:
+    def _with_text(self) -> Message:
+        """The reply with its text so far (joined once, then kept joined)."""
         self.reply.content = "".join(self.content)
         self.reply.reasoning = "".join(self.reasoning)
         self.content = [self.reply.content]
         self.reasoning = [self.reply.reasoning]
+        return self.reply
 
-    # --- database ------------------------------------------------------------------------------
+    def unsaved_text(self) -> tuple[str, str] | None:
+        """For the checkpointer: the text so far, when it changed since the last call."""
+        if not self.dirty:
+            return None
+        self.dirty = False
+        reply = self._with_text()
+        return reply.content, reply.reasoning
 
-    async def _checkpoints(self) -> None:
-        """Save the text so far about once a second while it grows, never per token."""
-        last_write = time.monotonic()
-        while not self.ended.is_set():
-            try:
-                await asyncio.wait_for(self.ended.wait(), CHECKPOINT_SECONDS)
-                return
-            except TimeoutError:
-                pass
-            if self.dirty or time.monotonic() - last_write >= HEARTBEAT_SECONDS:
-                self.dirty = False
-                self._sync_text()
-                await Message.objects.filter(
-                    pk=self.reply.pk, status=Message.Status.STREAMING
-                ).aupdate(
-                    content=self.reply.content,
-                    reasoning=self.reply.reasoning,
-                    updated_at=timezone.now(),
-                )
-                last_write = time.monotonic()
+    # --- the end -------------------------------------------------------------------------------
 
     def _status(self) -> str:
         if self.error is not None:
@@ -324,7 +270,7 @@ class Generation:
         return Message.Status.COMPLETE
 
     def _final_fields(self) -> dict[str, Any]:
-        self._sync_text()
+        self._with_text()
         now = time.monotonic()
         fields: dict[str, Any] = {
             "content": self.reply.content,
@@ -358,21 +304,13 @@ class Generation:
             setattr(self.reply, name, value)
         if self.reply.cost is not None:
             await record_spend(self.reply)
+        await self._published()  # every delta before usage and done
         if self.usage is not None:
-            self.outbox.push(self._usage_frame())
-        self.outbox.push(
-            {
-                "type": "done",
-                "conversation": self.conversation.pk,
-                "message": message_data(self.reply),
-            }
-        )
-        await self.outbox.flush()
+            await announce.usage_known(self.reply)
+        await announce.reply_done(self.reply)
         await self._after_finish()
 
     async def _after_finish(self) -> None:
-        from chatapp.chat.titles import title_start_if_new
-
         cost_later = self.usage is None and bool(self.finish.generation_id)
         if cost_later:
             spawn(
@@ -391,7 +329,7 @@ class Generation:
             first_text=first,
         )
         if not announced and not cost_later:  # its cost changed: the sidebar shows it
-            await broadcast_conversation(self.conversation)
+            await announce.conversation_changed(self.conversation)
 
     def _first_reply_to(self) -> str | None:
         """The question, when this reply is the conversation's first one (nothing before it)."""
@@ -415,9 +353,6 @@ class Generation:
             "or connect your own OpenRouter account on the Account page."
         )
 
-    def _usage_frame(self) -> dict[str, Any]:
-        return usage_frame(self.reply)
-
 
 def _usage_fields(usage: Usage) -> dict[str, Any]:
     return {
@@ -429,39 +364,8 @@ def _usage_fields(usage: Usage) -> dict[str, Any]:
     }
 
 
-def usage_frame(reply: Message) -> dict[str, Any]:
-    data = message_data(reply)
-    return {
-        "type": "usage",
-        "conversation": reply.conversation_id,
-        "message": reply.pk,
-        "prompt_tokens": reply.prompt_tokens,
-        "completion_tokens": reply.completion_tokens,
-        "reasoning_tokens": reply.reasoning_tokens,
-        "cached_tokens": reply.cached_tokens,
-        "cost": data["cost"],
-    }
-
-
-async def broadcast(group: str, frame: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    assert layer is not None
-    await layer.group_send(group, {"type": "chat.frame", "frame": frame})
-
-
-async def broadcast_conversation(conversation: Conversation) -> None:
-    """Tell every socket of the owner that the conversation changed (title, cost, order)."""
-    conversation = await Conversation.objects.annotate(total_cost=Sum("messages__cost")).aget(
-        pk=conversation.pk
-    )
-    frame = {"type": "conversation_updated", "conversation": await aconversation_data(conversation)}
-    await broadcast(user_group(conversation.owner_id), frame)
-
-
 async def fetch_cost_later(*, message_id: int, api_key: str, generation_id: str) -> None:
     """Record the cost of a reply whose usage never arrived (stopped, cut off), from /generation."""
-    from chatapp.openrouter import OpenRouterError, aget_generation
-
     for delay in COST_RETRY_DELAYS:
         await asyncio.sleep(delay)
         try:
@@ -491,15 +395,8 @@ async def _record_cost(message_id: int, found: Any) -> None:
     for name, value in fields.items():
         setattr(reply, name, value)
     await record_spend(reply)
-    await broadcast(conversation_group(reply.conversation_id), usage_frame(reply))
-    await broadcast_conversation(reply.conversation)
-
-
-async def aclose(stream: Any) -> None:
-    """Close an upstream stream now (astream_chat is an async generator: aclose ends it)."""
-    close = getattr(stream, "aclose", None)
-    if close is not None:
-        await close()
+    await announce.usage_known(reply)
+    await announce.conversation_changed(reply.conversation)
 
 
 # The rollup recompute is the heaviest work of a reply (a transaction over five tables, and

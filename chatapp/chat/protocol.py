@@ -51,6 +51,9 @@ class ConversationData(TypedDict):
 class Subscribe(TypedDict):
     type: Literal["subscribe", "unsubscribe"]
     conversation: int
+    # Replies the tab shows as still streaming: the snapshot brings their state even if they
+    # ended while the tab was away (it missed their `done`).
+    streaming: NotRequired[list[int]]
 
 
 class Send(TypedDict):
@@ -239,7 +242,7 @@ ClientFrame = Subscribe | Send | Stop | Regenerate | Edit
 
 # Field name → (required, validator); every frame type lists the fields it takes.
 _FIELDS: dict[str, dict[str, tuple[bool, str]]] = {
-    "subscribe": {"conversation": (True, "id")},
+    "subscribe": {"conversation": (True, "id"), "streaming": (False, "ids")},
     "unsubscribe": {"conversation": (True, "id")},
     "stop": {"conversation": (True, "id")},
     "send": {
@@ -265,8 +268,17 @@ _FIELDS: dict[str, dict[str, tuple[bool, str]]] = {
 }
 
 
+MAX_IDS = 100
+
+
 def _check(name: str, kind: str, value: object) -> None:
     if kind == "id_or_null" and value is None:
+        return
+    if kind == "ids":
+        if not isinstance(value, list) or len(value) > MAX_IDS:
+            raise BadFrame(f"“{name}” must be a list of at most {MAX_IDS} message ids.")
+        for item in value:
+            _check(name, "id", item)
         return
     if kind in ("id", "id_or_null"):
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:

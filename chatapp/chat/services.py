@@ -7,6 +7,7 @@ someone else raises the same `ChatRefusal("not_found")` as an id that does not e
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chatapp.chat.models import Conversation, Message
@@ -76,8 +78,11 @@ async def aconversation_get(*, user: Any, pk: int) -> Conversation:
         raise ChatRefusal("not_found", NOT_FOUND) from None
 
 
-async def astreaming_replies(*, conversation: Conversation) -> list[Message]:
-    rows = conversation.messages.filter(status=Message.Status.STREAMING)
+async def areplies_to_show(*, conversation_id: int, shown: Iterable[int] = ()) -> list[Message]:
+    """The replies a snapshot of the conversation holds: those still streaming, and those of
+    `shown` (which a tab shows as streaming), whatever their state now."""
+    rows = Message.objects.filter(conversation_id=conversation_id, role=Message.Role.ASSISTANT)
+    rows = rows.filter(Q(status=Message.Status.STREAMING) | Q(pk__in=list(shown)))
     return [m async for m in rows]
 
 

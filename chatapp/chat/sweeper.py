@@ -13,9 +13,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from chatapp.chat.groups import conversation_group
+from chatapp.chat import announce
 from chatapp.chat.models import Message
-from chatapp.chat.protocol import message_data
 from chatapp.chat.titles import atitle_from_first_message
 
 log = logging.getLogger(__name__)
@@ -52,12 +51,9 @@ async def asweep_interrupted(*, stale_after: timedelta = STALE_AFTER) -> list[in
 
 
 async def _announce(pk: int) -> None:
-    from chatapp.chat.generation import broadcast
-
     reply = await Message.objects.aget(pk=pk)
-    frame = {"type": "done", "conversation": reply.conversation_id, "message": message_data(reply)}
     try:
-        await broadcast(conversation_group(reply.conversation_id), frame)
+        await announce.reply_done(reply)
         # An interrupted first reply still leaves a named conversation, not "Untitled chat".
         await atitle_from_first_message(conversation_id=reply.conversation_id)
     except Exception:
@@ -80,3 +76,12 @@ def sweeper_ensure_running() -> None:
     if _task is not None and not _task.done() and _task.get_loop() is loop:
         return
     _task = loop.create_task(_sweep_forever())
+
+
+def sweeper_stop() -> asyncio.Task[None] | None:
+    """Forget this loop's sweep task and return it, for the caller to cancel."""
+    global _task
+    task, _task = _task, None
+    if task is not None and task.get_loop() is asyncio.get_running_loop():
+        return task
+    return None

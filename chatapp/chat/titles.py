@@ -14,8 +14,17 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from chatapp.catalog.models import CatalogModel
+from chatapp.chat import announce
 from chatapp.chat.models import Conversation, Message
-from chatapp.openrouter import OpenRouterError
+from chatapp.chat.tasks import spawn
+from chatapp.openrouter import (
+    ContentDelta,
+    Finish,
+    OpenRouterError,
+    StreamError,
+    Usage,
+    astream_chat,
+)
 
 if TYPE_CHECKING:
     from chatapp.chat.generation import Payment
@@ -62,8 +71,6 @@ async def title_start_if_new(
     model = await _atitle_model() if reply.status == Message.Status.COMPLETE else ""
     if not model:  # a failed or stopped reply is no reason to pay for a title
         return await _title_save(conversation, title_from_words(first_text))
-    from chatapp.chat.generation import spawn
-
     spawn(
         atitle_generate(
             conversation=conversation, first=first_text, user=user, payment=payment, model=model
@@ -129,17 +136,13 @@ async def _title_save(conversation: Conversation, title: str) -> bool:
     updated = await Conversation.objects.filter(pk=conversation.pk, title="").aupdate(title=title)
     if updated:
         conversation.title = title
-        from chatapp.chat.generation import broadcast_conversation
-
-        await broadcast_conversation(conversation)
+        await announce.conversation_changed(conversation)
     return bool(updated)
 
 
 async def _ask_model(
     *, conversation: Conversation, first: str, user: Any, payment: Payment, model: str
 ) -> str:
-    from chatapp.chat.generation import aclose
-    from chatapp.openrouter import ContentDelta, Finish, StreamError, Usage, astream_chat
 
     parts: list[str] = []
     row = Message(
@@ -180,7 +183,7 @@ async def _ask_model(
                 row.status = Message.Status.ERROR
                 row.error_code, row.error_text = event.code, event.message
     finally:
-        await aclose(stream)
+        await stream.aclose()
     row.content = _clean("".join(parts))
     await row.asave()
     return row.content if row.status == Message.Status.COMPLETE else ""

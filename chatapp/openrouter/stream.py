@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
@@ -42,8 +42,8 @@ async def astream_chat(
     messages: list[ChatMessage],
     user_id: str,
     parameters: Mapping[str, Any] | None = None,
-) -> AsyncIterator[StreamEvent]:
-    """Stream one chat completion as typed events.
+) -> AsyncGenerator[StreamEvent, None]:
+    """Stream one chat completion as typed events (close it with `aclose()` to cancel).
 
     Raises OpenRouterError (from the first __anext__) when the request fails before the stream
     starts; anything that goes wrong afterwards is yielded as a final StreamError.

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from chatapp.chat import generation, sweeper
+from chatapp.chat.lifecycle import stop_all
 from tests.chat.frames import connect_socket
 
 OPERATOR_KEY = "sk-or-v1-operator-test"
@@ -95,42 +94,14 @@ async def stop_engine() -> None:
     """Stop every worker, background task and sweeper of this process, and wait for them
     (bounded: a stuck worker fails the test instead of hanging the suite)."""
     async with asyncio.timeout(20):
-        await _stop_engine()
-
-
-async def _stop_engine() -> None:
-    loop = asyncio.get_running_loop()
-    workers = []
-    for running in generation.running_generations():
-        running.stop()
-        if running.task is not None and running.task.get_loop() is loop:
-            workers.append(running.task)
-    await asyncio.gather(*workers, return_exceptions=True)  # they write their final state
-    await generation.rollups_settled()
-    tasks = [*generation._background]
-    if sweeper._task is not None:
-        tasks.append(sweeper._task)
-        sweeper._task = None
-    tasks = [t for t in tasks if t.get_loop() is loop]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await generation.rollups_settled()  # no refresh may write after the database is flushed
+        await stop_all()
 
 
 @pytest.fixture(autouse=True)
 async def engine_cleanup() -> AsyncIterator[None]:
-    """Let no worker, sweeper or layer message outlive its test (the database is flushed next)."""
+    """Let no worker, sweeper or hub outlive its test (the database is flushed next)."""
     yield
     await stop_engine()
-    layer = get_channel_layer()
-    if layer is not None and hasattr(layer, "flush"):
-        await layer.flush()
-    # A layer keeps locks and connections bound to this test's event loop: the next test (on a
-    # new loop) gets a new layer.
-    if hasattr(layer, "close_pools"):
-        await layer.close_pools()
-    channel_layers.backends.clear()
 
 
 @pytest.fixture
