@@ -310,12 +310,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             pending.task.cancel()
         messages = list(pending.messages.values())
         for message in messages:
-            self.sent[(message["id"], "delta")] = len(message["content"])
-            self.sent[(message["id"], "reasoning_delta")] = len(message["reasoning"])
-            if message["status"] == Message.Status.STREAMING:
-                self.finished.discard(message["id"])
-            else:
+            if message["status"] != Message.Status.STREAMING:
                 self.finished.add(message["id"])
+                continue
+            # A checkpoint can trail what this socket already sent; the tab keeps the longer
+            # text (docs/websocket-protocol.md), so deltas go on from the longer of the two.
+            for kind, field_name in (("delta", "content"), ("reasoning_delta", "reasoning")):
+                key = (message["id"], kind)
+                self.sent[key] = max(self.sent.get(key, 0), len(message[field_name]))
         await self.send_json({"type": "snapshot", "conversation": pk, "messages": messages})
         for frame, text in pending.held:
             await self.forward(frame, text)

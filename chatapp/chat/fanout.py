@@ -67,6 +67,8 @@ class Member(Protocol):
 
 @dataclass
 class Counters:
+    """What the hub did since the process started; /metrics shows them."""
+
     published: int = 0  # frames published by this process
     to_redis: int = 0  # of those, sent to Redis
     from_redis: int = 0  # frames from other processes delivered here
@@ -379,6 +381,11 @@ def hub() -> Hub:
     if _hub is None or _hub.loop is not asyncio.get_running_loop():
         _hub = Hub(settings.REDIS_URL)
     return _hub
+
+
+def counters() -> Counters:
+    """This process's counts so far (zeros before its first socket)."""
+    return _hub.counters if _hub is not None else Counters()
 
 
 async def publish(topic: str, frame: Frame) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +18,9 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from chatapp.chat.lifecycle import stop_all
-from tests.chat.frames import connect_socket
+from tests.chat.frames import OPERATOR_KEY, connect_socket
+from tests.chat.servers import servers
 
-OPERATOR_KEY = "sk-or-v1-operator-test"
 WAIT = 15.0
 
 
@@ -109,6 +110,13 @@ async def fake_openrouter(fake_openrouter: Any) -> AsyncIterator[Any]:
     """The stand-in, outliving every worker that talks to it (they stop first)."""
     yield fake_openrouter
     await stop_engine()
+
+
+@pytest.fixture
+def two_servers(fake_openrouter: Any, tmp_path: Path) -> Iterator[list[int]]:
+    """Two daphne processes on this test's PostgreSQL database and Redis; their ports."""
+    with servers(fake_openrouter, tmp_path) as ports:
+        yield ports
 
 
 @pytest.fixture

@@ -8,6 +8,9 @@ from typing import Any
 MODEL = "openai/gpt-4o-mini"
 
 
+OPERATOR_KEY = "sk-or-v1-operator-test"
+
+
 def send_frame(content: str, conversation: int | None = None, **extra: Any) -> dict[str, Any]:
     """A `send` with a fresh client_id, as the page sends it."""
     return {
