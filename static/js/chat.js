@@ -314,7 +314,10 @@
 
   const handlers = {
     snapshot(f) {
-      for (const m of f.messages) addMessage(m);
+      for (const m of f.messages) {
+        if (m.status === "streaming") addMessage(m);
+        else handlers.done({ message: m }); // it ended while this tab was away
+      }
       const live = f.messages.find((m) => m.status === "streaming");
       if (live) setStreaming(live.id);
       else if (state.streaming && state.messages.get(state.streaming).status !== "streaming") setStreaming(null);
@@ -380,7 +383,14 @@
   }
 
   function subscribe() {
-    if (state.conv) socket.raw({ type: "subscribe", conversation: state.conv.id });
+    if (!state.conv) return;
+    // Replies this tab shows as streaming: if one ended while the socket was down, the
+    // snapshot brings its final state (the `done` this tab missed).
+    const streaming = [];
+    for (const m of state.messages.values()) {
+      if (m.role === "assistant" && m.status === "streaming") streaming.push(m.id);
+    }
+    socket.raw({ type: "subscribe", conversation: state.conv.id, streaming: streaming.slice(-100) });
   }
 
   function adoptConversation(id) {
