@@ -13,15 +13,6 @@ def test_healthz_is_ok_when_database_and_bus_answer(client: Client, db: None):
     assert response.json() == {"database": "ok", "bus": "ok"}
 
 
-@pytest.mark.redis
-def test_healthz_stays_ok_after_websockets_came_and_went(client: Client, db: None):
-    """It once read a reply queue that nothing read once sockets had used the layer (503 for
-    good, and a healthy process killed by its orchestrator)."""
-    for _ in range(3):
-        response = client.get("/healthz")
-        assert response.status_code == 200, response.json()
-
-
 def test_healthz_is_503_when_redis_is_unreachable(client: Client, db: None):
     with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
         response = client.get("/healthz")
