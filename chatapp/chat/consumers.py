@@ -8,7 +8,6 @@ consumer keeps each tab's text contiguous: no gap, no repeat.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
@@ -80,7 +79,8 @@ class PendingSnapshot:
     asked: set[int] = field(default_factory=set)  # streaming: the worker was asked for them
     answered: set[int] = field(default_factory=set)
     held: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
-    task: asyncio.Task[None] | None = None
+    task: asyncio.Task[None] | None = None  # a resync's snapshot()
+    timer: asyncio.Task[None] | None = None  # snapshot_late()
 
     def holds(self, frame: dict[str, Any]) -> bool:
         message = _message_id(frame)
@@ -115,8 +115,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if not hasattr(self, "user"):
             return
         for pending in self.pending.values():
-            if pending.task:
-                pending.task.cancel()
+            self.cancel_snapshot(pending)
         self.hub.leave(user_group(self.user.pk), self)
         self.hub.leave(self.address, self)
         for pk in self.watching:
@@ -161,16 +160,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_subscribe(self, frame: dict[str, Any]) -> None:
         conversation = await services.aconversation_get(user=self.user, pk=frame["conversation"])
+        pk = conversation.pk
         # Hold its frames first, then join: none is missed between now and the snapshot.
-        self.resync_conversation(conversation.pk, shown=frame.get("streaming") or [], join=True)
+        pending = PendingSnapshot(uuid.uuid4().hex, set(frame.get("streaming") or []))
+        old = self.pending.pop(pk, None)
+        if old is not None:  # this subscribe's snapshot covers what that one would have
+            self.cancel_snapshot(old)
+            pending.shown |= old.shown
+            pending.held = old.held
+        self.pending[pk] = pending
+        await self.watch(pk)
+        await self.snapshot(pk, pending)
 
     async def on_unsubscribe(self, frame: dict[str, Any]) -> None:
         pk = frame["conversation"]
         if pk in self.watching:
             self.watching.discard(pk)
             pending = self.pending.pop(pk, None)
-            if pending and pending.task:
-                pending.task.cancel()
+            if pending is not None:
+                self.cancel_snapshot(pending)
             self.hub.leave(conversation_group(pk), self)
 
     async def on_stop(self, frame: dict[str, Any]) -> None:
@@ -256,25 +264,24 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     # --- snapshots: the text so far from the worker, then the rest live -----------------------
 
-    def resync_conversation(
-        self, pk: int, *, shown: Iterable[int] = (), join: bool = False
-    ) -> None:
-        """Send a snapshot of `pk`'s replies (those streaming, and `shown`); hold its frames
-        until then. For a subscribe, and whenever frames of `pk` were lost on the way."""
+    def resync_conversation(self, pk: int, *, shown: Iterable[int] = ()) -> None:
+        """Frames of `pk` were lost on the way: hold the rest, and send a fresh snapshot of its
+        replies (those streaming, and `shown`) before them."""
         pending = self.pending.get(pk)
         if pending is not None:  # one is under way: what it holds is replayed after it
             pending.shown.update(shown)
             return
         pending = self.pending[pk] = PendingSnapshot(uuid.uuid4().hex, set(shown))
-        if not join:
-            self.hub.counters.resynced += 1
-            log.info("socket %s resyncs conversation %s", self.address, pk)
-        pending.task = asyncio.get_running_loop().create_task(self.snapshot(pk, pending, join))
+        self.hub.counters.resynced += 1
+        log.info("socket %s resyncs conversation %s", self.address, pk)
+        pending.task = asyncio.get_running_loop().create_task(self.snapshot(pk, pending))
 
-    async def snapshot(self, pk: int, pending: PendingSnapshot, join: bool) -> None:
-        if join:
-            await self.watch(pk)
+    async def snapshot(self, pk: int, pending: PendingSnapshot) -> None:
+        """Send the snapshot now if no reply is streaming; else ask the worker for its text so
+        far, and fall back on the database if it has not answered within SNAPSHOT_WAIT."""
         rows = await services.areplies_to_show(conversation_id=pk, shown=pending.shown)
+        if self.pending.get(pk) is not pending:
+            return  # unsubscribed, or replaced by a newer subscribe
         pending.messages = {m.pk: message_data(m) for m in rows}
         pending.asked = {m.pk for m in rows if m.status == Message.Status.STREAMING}
         if not pending.asked:
@@ -282,8 +289,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         request = {"type": "snapshot_request", "reply_to": self.address, "token": pending.token}
         await self.hub.publish(generation_group(pk), request)
+        if self.pending.get(pk) is pending:  # the worker may have answered already
+            pending.timer = asyncio.get_running_loop().create_task(self.snapshot_late(pk, pending))
+
+    async def snapshot_late(self, pk: int, pending: PendingSnapshot) -> None:
         await asyncio.sleep(SNAPSHOT_WAIT)
-        if self.pending.get(pk) is not pending:
+        if self.pending.get(pk) is not pending or pending.messages is None:
             return
         # No worker answered for these (it finished just now, or its process died): use the
         # database, which holds the final text or the last checkpoint.
@@ -291,6 +302,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         async for message in Message.objects.filter(pk__in=missing):
             pending.messages[message.pk] = message_data(message)
         await self.send_snapshot(pk, pending)
+
+    @staticmethod
+    def cancel_snapshot(pending: PendingSnapshot) -> None:
+        for task in (pending.task, pending.timer):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
 
     async def on_snapshot_part(self, frame: dict[str, Any]) -> None:
         pending = self.pending.get(frame["conversation"])
@@ -306,8 +323,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.pending.get(pk) is not pending or pending.messages is None:
             return
         del self.pending[pk]
-        if pending.task and pending.task is not asyncio.current_task():
-            pending.task.cancel()
+        self.cancel_snapshot(pending)
         messages = list(pending.messages.values())
         for message in messages:
             if message["status"] != Message.Status.STREAMING:
@@ -315,9 +331,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 continue
             # A checkpoint can trail what this socket already sent; the tab keeps the longer
             # text (docs/websocket-protocol.md), so deltas go on from the longer of the two.
-            for kind, field_name in (("delta", "content"), ("reasoning_delta", "reasoning")):
+            for kind, shown in (
+                ("delta", message["content"]),
+                ("reasoning_delta", message["reasoning"]),
+            ):
                 key = (message["id"], kind)
-                self.sent[key] = max(self.sent.get(key, 0), len(message[field_name]))
+                self.sent[key] = max(self.sent.get(key, 0), len(shown))
         await self.send_json({"type": "snapshot", "conversation": pk, "messages": messages})
         for frame, text in pending.held:
             await self.forward(frame, text)
