@@ -63,12 +63,14 @@ async def test_one_send_handed_to_both_processes_at_once_calls_openrouter_once(
     """The attack: the same frame on two sockets at the same moment, four times."""
     cookie = await session_cookie(alice)
     sockets = [await open_socket(port, cookie) for port in two_servers]
+    answered: set[int] = set()
     try:
         for attempt in range(4):
             frame = json.dumps(send_frame(f"attempt {attempt} [[tokens:3]]"))
             await asyncio.gather(*(ws.send(frame) for ws in sockets))
-            replies = [await created_reply(ws) for ws in sockets]
+            replies = [await created_reply(ws, answered) for ws in sockets]
             assert replies[0] == replies[1]  # both were answered with the one stored reply
+            answered.add(replies[0])
     finally:
         for ws in sockets:
             await ws.close()
@@ -77,11 +79,13 @@ async def test_one_send_handed_to_both_processes_at_once_calls_openrouter_once(
     assert await Message.objects.filter(role="assistant").acount() == 4
 
 
-async def created_reply(ws: Any) -> int:
-    """Read until the `message_created` of an assistant message; return its id."""
+async def created_reply(ws: Any, answered: set[int]) -> int:
+    """Read until the `message_created` of an assistant message not in `answered`; return its id.
+    (A socket that lost the race is answered directly, and may also see the winner's broadcast
+    of the same reply, since it now watches that conversation.)"""
     while True:
         frame = await read_until(ws, "message_created", [])
-        if frame["message"]["role"] == "assistant":
+        if frame["message"]["role"] == "assistant" and frame["message"]["id"] not in answered:
             return int(frame["message"]["id"])
 
 
