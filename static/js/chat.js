@@ -206,7 +206,9 @@
         (index === siblings.length - 1 ? " disabled" : "") + ">›</button></span>";
     }
     if (m.role === "user") {
-      actions += '<button type="button" class="icon edit" aria-label="Edit message" title="Edit">' + ICONS.edit + "</button>";
+      actions = timeHtml(m.created_at) + actions +
+        '<button type="button" class="icon copy-message" aria-label="Copy message" title="Copy">' + ICONS.copy + "</button>" +
+        '<button type="button" class="icon edit" aria-label="Edit message" title="Edit">' + ICONS.edit + "</button>";
       view.actions.innerHTML = actions;
       return;
     }
@@ -223,22 +225,42 @@
   }
 
   function metaHtml(m) {
-    const parts = ['<span class="meta-model" title="' + esc(m.provider ? "via " + m.provider : "") + '">' + esc(modelName(m.model_used || m.model)) + "</span>"];
+    const parts = ['<span class="meta-model">' + esc(modelName(m.model_used || m.model)) + "</span>"];
+    if (m.provider) parts.push('<span class="meta-provider">via ' + esc(m.provider) + "</span>");
     if (m.status === "cancelled") parts.push('<span class="badge">Stopped</span>');
     if (m.status === "interrupted") parts.push('<span class="badge" title="The server restarted while this reply was being written.">Interrupted</span>');
     if (m.completion_tokens !== null && m.completion_tokens !== undefined) {
       parts.push('<span title="prompt tokens → completion tokens">' + (m.prompt_tokens || 0).toLocaleString() + " → " + m.completion_tokens.toLocaleString() + " tokens</span>");
     }
     if (m.cost !== null && m.cost !== undefined) {
-      const who = m.paid_by === "operator" ? " (paid by the site's key)" : "";
-      parts.push('<span class="meta-cost" title="Cost of this reply, as reported by OpenRouter' + who + '">' + esc(money(m.cost)) + "</span>");
+      parts.push('<span class="meta-cost" title="Cost of this reply, as reported by OpenRouter">' + esc(money(m.cost)) + "</span>");
     }
+    if (PAID_BY[m.paid_by]) parts.push('<span class="meta-paid">' + PAID_BY[m.paid_by] + "</span>");
     if (m.time_to_first_token_ms !== null && m.time_to_first_token_ms !== undefined) {
       parts.push('<span title="time to first token">' + (m.time_to_first_token_ms / 1000).toFixed(2) + " s</span>");
     }
     const speed = tokensPerSecond(m);
     if (speed) parts.push('<span title="output speed">' + speed + " tok/s</span>");
+    if (m.created_at) parts.push(timeHtml(m.created_at));
     return parts.join('<span class="dot" aria-hidden="true">·</span>');
+  }
+
+  const PAID_BY = { user: "paid with your key", operator: "paid by the site" };
+
+  /** When a message was written: the time today, the day before that; the full date on hover. */
+  function timeHtml(iso) {
+    if (!iso) return "";
+    const at = new Date(iso);
+    const now = new Date();
+    const clock = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    let label = clock;
+    if (at.toDateString() !== now.toDateString()) {
+      const day = at.toLocaleDateString([], at.getFullYear() === now.getFullYear()
+        ? { day: "numeric", month: "short" } : { day: "numeric", month: "short", year: "numeric" });
+      label = day + ", " + clock;
+    }
+    const full = at.toLocaleString([], { dateStyle: "full", timeStyle: "medium" });
+    return '<time class="msg-time" datetime="' + esc(iso) + '" title="' + esc(full) + '">' + esc(label) + "</time>";
   }
 
   // Below half a second of streaming the figure measures network batching, not the model
@@ -275,13 +297,13 @@
 
   function scrollIfStuck() {
     if (state.stick) transcript.scrollTop = transcript.scrollHeight;
-    $("jump").hidden = state.stick || !state.streaming;
+    $("jump").hidden = state.stick;
   }
 
   transcript.addEventListener("scroll", () => {
     const gap = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight;
     state.stick = gap < 60;
-    $("jump").hidden = state.stick || !state.streaming;
+    $("jump").hidden = state.stick;
   }, { passive: true });
 
   $("jump").addEventListener("click", () => {
@@ -296,7 +318,6 @@
     const on = id !== null;
     $("send").hidden = on;
     $("stop").hidden = !on;
-    if (!on) $("jump").hidden = true;
   }
 
   function applyText(m, field, offset, text) {
@@ -485,6 +506,57 @@
     if (e.key === "Escape" && state.streaming && $("picker-panel").hidden) { e.preventDefault(); stop(); }
   });
 
+  // --- keyboard shortcuts (listed in the "Keyboard shortcuts" dialog) --------------------------
+
+  const IS_MAC = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
+  if (IS_MAC) for (const k of document.querySelectorAll("#shortcuts kbd.mod")) k.textContent = "⌘";
+
+  function typing(target) {
+    return target.closest && target.closest("input, textarea, select, [contenteditable=true]");
+  }
+
+  function toast(text) {
+    const box = $("toast");
+    box.textContent = text;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { box.textContent = ""; }, 2000);
+  }
+
+  function copyLastReply() {
+    const last = lastReply(path());
+    if (!last || !last.content) { toast("There is no reply to copy yet."); return; }
+    if (!navigator.clipboard) { toast("This browser does not let the page copy; select the text instead."); return; }
+    navigator.clipboard.writeText(last.content).then(
+      () => toast("Copied the last reply."),
+      () => toast("The browser refused to copy; select the text instead."),
+    );
+  }
+
+  function focusSearch() {
+    if (getComputedStyle($("menu-button")).display !== "none") setSidebar(true);
+    $("conv-search").focus();
+    $("conv-search").select();
+  }
+
+  const SHORTCUTS = [
+    { test: (e, mod) => mod && !e.shiftKey && e.key.toLowerCase() === "k", run: focusSearch },
+    { test: (e, mod) => mod && e.shiftKey && e.key.toLowerCase() === "o", run: () => window.location.assign(data.urls.home) },
+    { test: (e, mod) => mod && e.shiftKey && e.key.toLowerCase() === "c", run: copyLastReply },
+    { test: (e, mod, free) => free && !mod && e.key === "/", run: () => input.focus() },
+    { test: (e, mod, free) => free && !mod && e.key === "?", run: () => $("shortcuts").showModal() },
+  ];
+
+  document.addEventListener("keydown", (e) => {
+    if (e.isComposing || document.querySelector("dialog[open]")) return;
+    const mod = IS_MAC ? e.metaKey : e.ctrlKey;
+    const free = !typing(e.target);
+    const hit = SHORTCUTS.find((s) => s.test(e, mod, free));
+    if (!hit) return;
+    e.preventDefault();
+    hit.run();
+  });
+  $("shortcuts-button").addEventListener("click", () => $("shortcuts").showModal());
+
   // --- actions on messages ---------------------------------------------------------------------
 
   list.addEventListener("click", (e) => {
@@ -495,7 +567,7 @@
     if (button.classList.contains("copy-code")) return copyCode(button);
     if (!m) return;
     if (button.classList.contains("regenerate") || button.classList.contains("retry")) regenerate(m.id);
-    else if (button.classList.contains("copy-reply")) copyText(m.content, button);
+    else if (button.classList.contains("copy-reply") || button.classList.contains("copy-message")) copyText(m.content, button);
     else if (button.classList.contains("branch-prev")) flip(m, -1);
     else if (button.classList.contains("branch-next")) flip(m, 1);
     else if (button.classList.contains("edit")) startEdit(m);
@@ -570,9 +642,10 @@
     const area = box.querySelector("textarea");
     area.value = m.content;
     view.bubble.hidden = true;
+    view.el.classList.add("editing");
     view.el.insertBefore(box, view.actions);
     area.focus();
-    const close = () => { box.remove(); view.bubble.hidden = false; };
+    const close = () => { box.remove(); view.bubble.hidden = false; view.el.classList.remove("editing"); };
     box.querySelector(".cancel").addEventListener("click", close);
     box.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -786,7 +859,10 @@
   }
   if (!data.key.ok) showNoKey(data.key.reason);
   renderPath();
-  picker.load().then(() => { for (const m of state.messages.values()) if (state.views.has(m.id)) renderChrome(m, m === lastReply(path())); });
+  picker.load().then(() => {
+    for (const m of state.messages.values()) if (state.views.has(m.id)) renderChrome(m, m === lastReply(path()));
+    if (!$("settings-panel").hidden) renderParameters(); // opened before the catalogue came
+  });
   socket.connect();
   input.focus();
 
