@@ -5,7 +5,9 @@
  * never reach the page half-checked. On top of the sanitizer:
  *   - raw HTML in the markdown is shown as text, never interpreted;
  *   - links work only for http(s) and mailto; anything else (javascript:, data:…) is plain text;
- *   - images are never loaded: they become a link to the image (the CSP blocks remote images too).
+ *   - images are never loaded: they become a link to the image (the CSP blocks remote images too);
+ *   - $…$, $$…$$, \(…\) and \[…\] become placeholders holding the TeX as text; rich.js turns
+ *     them into math (KaTeX), and ```mermaid blocks into diagrams, after sanitizing.
  */
 (function () {
   "use strict";
@@ -82,8 +84,49 @@
     },
   };
 
+  /* Math: found before marked can read its _ and * as emphasis. An inline $…$ needs no space
+   * inside its dollars and no digit after the closing one, so "$5 and $10" stays money. */
+  const MATH_BLOCK = /^(?:\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\])[ \t]*(?:\n|$)/;
+  const MATH_INLINE = [
+    [/^\$\$((?:\\[\s\S]|[^\\$])+?)\$\$/, true],
+    [/^\$(?![\s$])((?:\\[\s\S]|[^\\$\n])+?)(?<![\s\\])\$(?!\d)/, false],
+    [/^\\\(([\s\S]+?)\\\)/, false],
+  ];
+
+  function mathHtml(tex, display) {
+    const tag = display ? "div" : "span";
+    return "<" + tag + ' class="math ' + (display ? "math-display" : "math-inline") + '">' + escapeHtml(tex.trim()) + "</" + tag + ">";
+  }
+
+  const mathExtensions = [
+    {
+      name: "mathBlock",
+      level: "block",
+      start(src) { const at = src.search(/\$\$|\\\[/); return at < 0 ? undefined : at; },
+      tokenizer(src) {
+        const m = MATH_BLOCK.exec(src);
+        if (m) return { type: "mathBlock", raw: m[0], text: m[1] !== undefined ? m[1] : m[2] };
+      },
+      renderer(token) { return mathHtml(token.text, true); },
+    },
+    {
+      name: "mathInline",
+      level: "inline",
+      start(src) { const at = src.search(/\$|\\\(/); return at < 0 ? undefined : at; },
+      tokenizer(src) {
+        for (const [pattern, display] of MATH_INLINE) {
+          const m = pattern.exec(src);
+          if (m) return { type: "mathInline", raw: m[0], text: m[1], display: display };
+        }
+      },
+      renderer(token) { return mathHtml(token.text, token.display); },
+    },
+  ];
+
   const md = new window.marked.Marked({ gfm: true, breaks: false, async: false });
-  md.use({ renderer: renderer });
+  md.use({ renderer: renderer, extensions: mathExtensions });
+
+  const enhance = (root, final) => { if (window.Chatapp.rich) window.Chatapp.rich.enhance(root, final); };
 
   const PURIFY_CONFIG = {
     USE_PROFILES: { html: true },
@@ -125,6 +168,7 @@
   function htmlToFragment(html) {
     const template = document.createElement("template");
     template.innerHTML = html;
+    enhance(template.content, true); // frozen: it never changes again
     return template.content;
   }
 
@@ -156,6 +200,7 @@
         const last = final ? tokens.length : lastContentIndex(tokens);
         this.freeze(tokens.slice(0, last), tokens.links);
         this.tail.innerHTML = sanitize(parseTokens(tokens.slice(last), tokens.links));
+        enhance(this.tail, Boolean(final));
       } finally {
         finalPass = true;
       }
