@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from chatapp.openrouter.api import aexchange_code, aget_generation, aget_key, alist_models
+from chatapp.openrouter.api import (
+    aexchange_code,
+    aget_generation,
+    aget_key,
+    alist_endpoints,
+    alist_models,
+)
 from chatapp.openrouter.errors import (
     BadRequest,
     ConnectionFailed,
@@ -17,21 +23,36 @@ from chatapp.openrouter.errors import (
 )
 from chatapp.openrouter.events import (
     ChatMessage,
+    Citation,
+    Citations,
     ContentDelta,
     Finish,
     Generation,
     KeyInfo,
+    ModelEndpoint,
     ReasoningDelta,
     StreamError,
     StreamEvent,
     Usage,
 )
 from chatapp.openrouter.http import aclose_clients
+from chatapp.openrouter.options import (
+    PROVIDER_SORTS,
+    WEB_PLUGIN_PRICE_PER_RESULT,
+    ChatOptions,
+    ProviderPreferences,
+    ProviderSort,
+)
 from chatapp.openrouter.stream import astream_chat
 
 __all__ = [
+    "PROVIDER_SORTS",
+    "WEB_PLUGIN_PRICE_PER_RESULT",
     "BadRequest",
     "ChatMessage",
+    "ChatOptions",
+    "Citation",
+    "Citations",
     "ConnectionFailed",
     "ContentDelta",
     "Finish",
@@ -39,9 +60,12 @@ __all__ = [
     "InsufficientCredits",
     "InvalidKey",
     "KeyInfo",
+    "ModelEndpoint",
     "Moderated",
     "OpenRouterError",
     "ProviderError",
+    "ProviderPreferences",
+    "ProviderSort",
     "RateLimited",
     "ReasoningDelta",
     "RequestTimeout",
@@ -53,6 +77,7 @@ __all__ = [
     "aexchange_code",
     "aget_generation",
     "aget_key",
+    "alist_endpoints",
     "alist_models",
     "astream_chat",
 ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from chatapp.openrouter import http
 from chatapp.openrouter.errors import ConnectionFailed, error_for_status
-from chatapp.openrouter.events import Generation, KeyInfo
+from chatapp.openrouter.events import Generation, KeyInfo, ModelEndpoint
 
 
 async def _arequest(
@@ -80,6 +81,41 @@ async def alist_models() -> list[dict[str, Any]]:
     """Return the catalogue as OpenRouter sends it (`GET /models` "data"); numbers as Decimal."""
     data = _data(await _arequest("GET", "/models"))
     return [model for model in data if isinstance(model, dict)] if isinstance(data, list) else []
+
+
+async def alist_endpoints(*, model_id: str, api_key: str | None = None) -> list[ModelEndpoint]:
+    """Return the providers that serve `model_id` (`GET /models/{author}/{slug}/endpoints`).
+
+    A variant suffix (`:free`, `:nitro`) is not part of the path; an unknown model is [].
+    """
+    author, _, slug = model_id.partition(":")[0].partition("/")
+    if not author or not slug:
+        return []
+    path = f"/models/{quote(author, safe='')}/{quote(slug, safe='')}/endpoints"
+    response = await _arequest("GET", path, api_key=api_key)
+    if response.status_code == 404:
+        return []
+    data = _data(response)
+    endpoints = data.get("endpoints") if isinstance(data, dict) else None
+    return [_endpoint(e) for e in endpoints or [] if isinstance(e, dict)]
+
+
+def _endpoint(raw: dict[str, Any]) -> ModelEndpoint:
+    pricing = raw.get("pricing") or {}
+    uptime = raw.get("uptime_last_30m")
+    status = raw.get("status")
+    return ModelEndpoint(
+        provider=str(raw.get("provider_name") or raw.get("name") or ""),
+        name=str(raw.get("name") or ""),
+        context_length=_int(raw.get("context_length")) or None,
+        max_completion_tokens=_int(raw.get("max_completion_tokens")) or None,
+        prompt_price=_money(pricing.get("prompt")),
+        completion_price=_money(pricing.get("completion")),
+        cache_read_price=_money(pricing.get("input_cache_read")),
+        web_search_price=_money(pricing.get("web_search")),
+        uptime=float(uptime) if isinstance(uptime, int | float | Decimal) else None,
+        status=_int(status) if status is not None else None,
+    )
 
 
 def _money(value: Any) -> Decimal | None:

@@ -29,6 +29,24 @@ class Usage:
     reasoning_tokens: int
     cached_tokens: int
     cost: Decimal | None
+    # What reading from the prompt cache saved, when OpenRouter reports it (`cache_discount`,
+    # top level or under `cost_details`); None when it did not say.
+    cache_discount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One `url_citation` annotation: a source the web search found. Only http(s) URLs."""
+
+    url: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Citations:
+    """The sources a reply cites, in the order they arrived (a chunk may carry several)."""
+
+    items: tuple[Citation, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +65,7 @@ class StreamError:
     message: str
 
 
-StreamEvent = ContentDelta | ReasoningDelta | Usage | Finish | StreamError
+StreamEvent = ContentDelta | ReasoningDelta | Usage | Citations | Finish | StreamError
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +92,19 @@ class KeyInfo:
     usage: Decimal
     limit_remaining: Decimal | None
     is_free_tier: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEndpoint:
+    """One provider serving a model (`GET /models/{author}/{slug}/endpoints`); prices per token."""
+
+    provider: str
+    name: str
+    context_length: int | None
+    max_completion_tokens: int | None
+    prompt_price: Decimal | None
+    completion_price: Decimal | None
+    cache_read_price: Decimal | None
+    web_search_price: Decimal | None
+    uptime: float | None
+    status: int | None

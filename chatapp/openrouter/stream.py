@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,8 @@ from chatapp.openrouter.errors import (
 )
 from chatapp.openrouter.events import (
     ChatMessage,
+    Citation,
+    Citations,
     ContentDelta,
     Finish,
     ReasoningDelta,
@@ -30,6 +32,7 @@ from chatapp.openrouter.events import (
     StreamEvent,
     Usage,
 )
+from chatapp.openrouter.options import ChatOptions
 
 # Keys the caller's `parameters` may not override: they make this a metered, streamed call.
 _FIXED = ("model", "messages", "user", "stream", "usage")
@@ -42,6 +45,8 @@ async def astream_chat(
     messages: list[ChatMessage],
     user_id: str,
     parameters: Mapping[str, Any] | None = None,
+    options: ChatOptions | None = None,
+    on_extra: Callable[[Citations | Usage], Awaitable[None]] | None = None,
 ) -> AsyncGenerator[StreamEvent, None]:
     """Stream one chat completion as typed events (close it with `aclose()` to cancel).
 
@@ -51,12 +56,20 @@ async def astream_chat(
     Finish comes twice: first with reason "" as soon as the generation id is known (before any
     delta, so a reply that is stopped or cut off can still be costed with aget_generation),
     then with the finish_reason. Usage comes when the usage chunk arrives.
+
+    `options` adds provider routing, the web plugin and transforms to the body. `on_extra` is
+    awaited with every Citations and Usage event before it is yielded, so a caller can store
+    what it does not handle itself (a reply's sources, its cache savings) in order.
     """
     body = {key: value for key, value in (parameters or {}).items() if key not in _FIXED}
     body.update(model=model, messages=messages, user=user_id, stream=True, usage={"include": True})
+    if options is not None:
+        body.update(options.body())
     deadline = asyncio.get_running_loop().time() + http.setting("OPENROUTER_GENERATION_TIMEOUT")
     async with _aopen_stream(api_key=api_key, body=body) as response:
         async for event in aevents_from_response(response, deadline=deadline):
+            if on_extra is not None and isinstance(event, Citations | Usage):
+                await on_extra(event)
             yield event
 
 
@@ -247,6 +260,8 @@ class _ChunkReader:
                 events.append(ReasoningDelta(reasoning))
             if content := delta.get("content"):
                 events.append(ContentDelta(content))
+            if found := citations_from(delta.get("annotations")):
+                events.append(found)
             reason = choice.get("finish_reason")
             if reason == "error":
                 self.failed = True
@@ -277,14 +292,38 @@ class _ChunkReader:
 def _usage(usage: dict[str, Any]) -> Usage:
     prompt_details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
+    cost_details = usage.get("cost_details") or {}
     cost = usage.get("cost")
+    discount = usage.get("cache_discount", cost_details.get("cache_discount"))
     return Usage(
         prompt_tokens=int(usage.get("prompt_tokens") or 0),
         completion_tokens=int(usage.get("completion_tokens") or 0),
         reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
         cached_tokens=int(prompt_details.get("cached_tokens") or 0),
         cost=Decimal(cost) if isinstance(cost, Decimal | int) and cost >= 0 else None,
+        cache_discount=Decimal(discount) if isinstance(discount, Decimal | int) else None,
     )
+
+
+MAX_CITATION_URL = 2000
+MAX_CITATION_TITLE = 300
+
+
+def citations_from(annotations: Any) -> Citations | None:
+    """The `url_citation` annotations of a delta; anything but an http(s) URL is dropped."""
+    if not isinstance(annotations, list):
+        return None
+    found = []
+    for annotation in annotations:
+        if not isinstance(annotation, dict) or annotation.get("type") != "url_citation":
+            continue
+        detail = annotation.get("url_citation") or annotation
+        url = str(detail.get("url") or "").strip()
+        if not url.lower().startswith(("https://", "http://")) or len(url) > MAX_CITATION_URL:
+            continue
+        title = " ".join(str(detail.get("title") or "").split())[:MAX_CITATION_TITLE]
+        found.append(Citation(url=url, title=title))
+    return Citations(tuple(found)) if found else None
 
 
 def _midstream_error(error: Any) -> StreamError:

@@ -470,7 +470,95 @@ def build_catalogue() -> tuple[dict[str, Any], ...]:
     legacy = _model("undi95/remm-slerp-l2-13b", "ReMM SLERP 13B", "0.5", "0.7", 6144, ["text"], rng)
     del legacy["pricing"]
     models.append(legacy)
+    for model in models:
+        _cache_and_web_prices(model)
     return tuple(sorted(models, key=lambda m: m["id"]))
+
+
+# Cache reads as a share of the prompt price, as the providers price them (OpenAI half,
+# Anthropic a tenth, Google a quarter); models without a cache have no input_cache_read.
+_CACHE_READ_SHARE = {
+    "openai": Decimal("0.5"),
+    "anthropic": Decimal("0.1"),
+    "google": Decimal("0.25"),
+}
+# Models that search the web natively, at a price per search (others use the web plugin).
+_NATIVE_WEB_SEARCH = {"openai/gpt-4o": "0.025", "anthropic/claude-3.5-sonnet": "0.01"}
+
+
+def _cache_and_web_prices(model: dict[str, Any]) -> None:
+    pricing = model.get("pricing")
+    if not pricing or pricing.get("prompt") in (None, "-1", "0"):
+        return
+    share = _CACHE_READ_SHARE.get(model["id"].split("/", 1)[0])
+    if share is not None:
+        value = Decimal(pricing["prompt"]) * share
+        pricing["input_cache_read"] = format(value.normalize(), "f")
+    if model["id"] in _NATIVE_WEB_SEARCH:
+        pricing["web_search"] = _NATIVE_WEB_SEARCH[model["id"]]
+
+
+# Providers per vendor, in the order OpenRouter would balance them; the first is the one
+# that answers when nothing is asked for. Providers in _STORES_DATA may keep prompts.
+_PROVIDERS = {
+    "openai": ["OpenAI", "Azure"],
+    "anthropic": ["Anthropic", "Amazon Bedrock", "Google Vertex"],
+    "meta-llama": ["DeepInfra", "Together", "Fireworks", "Groq"],
+    "mistralai": ["Mistral", "Together", "DeepInfra"],
+    "google": ["Google Vertex", "Google AI Studio"],
+    "deepseek": ["DeepSeek", "Together", "Fireworks"],
+}
+_STORES_DATA = {"DeepSeek", "Google AI Studio", "Fireworks"}
+
+
+def endpoints_of(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """The providers serving `model`, shaped like `GET /models/{author}/{slug}/endpoints`."""
+    vendor = model["id"].split("/", 1)[0]
+    names = _PROVIDERS.get(vendor) or [
+        vendor.replace("-", " ").title().replace(" ", ""),
+        "Together",
+    ]
+    pricing = model.get("pricing") or {}
+    endpoints = []
+    for index, provider in enumerate(names):
+        # Later providers are a little dearer and faster, so each sort picks a different one.
+        markup = Decimal(1) + Decimal(index) / 10
+        endpoint_pricing = {
+            key: _scaled(value, markup) for key, value in pricing.items() if key != "web_search"
+        }
+        if "web_search" in pricing:
+            endpoint_pricing["web_search"] = pricing["web_search"]
+        endpoints.append(
+            {
+                "name": f"{provider} | {model['id']}",
+                "context_length": model["context_length"],
+                "pricing": endpoint_pricing,
+                "provider_name": provider,
+                "tag": provider.lower().replace(" ", "-"),
+                "quantization": "fp8" if index else "bf16",
+                "max_completion_tokens": model["top_provider"]["max_completion_tokens"],
+                "max_prompt_tokens": None,
+                "supported_parameters": model["supported_parameters"],
+                "status": 0,
+                "uptime_last_30m": 99.9 - index,
+                "supports_implicit_caching": "input_cache_read" in pricing,
+                # The last provider is the fastest, the second has the shortest latency.
+                "throughput_tokens_per_second": 60 + 40 * index,
+                "latency_ms": 200 if index == 1 else 400 + 50 * index,
+                "stores_data": provider in _STORES_DATA,
+            }
+        )
+    return endpoints
+
+
+def _scaled(value: Any, factor: Decimal) -> Any:
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return value
+    if number <= 0:
+        return value
+    return format((number * factor).normalize(), "f")
 
 
 @cache

@@ -22,10 +22,13 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from chatapp.openrouter.fake.catalogue import build_catalogue, catalogue_by_id
+from chatapp.openrouter.fake.catalogue import build_catalogue, catalogue_by_id, endpoints_of
+from chatapp.openrouter.options import WEB_PLUGIN_PRICE_PER_RESULT
 
 API = "/api/v1"
 CONTROL = "/__fake__"
+ENDPOINTS = re.compile(r"^/api/v1/models/([^/]+)/([^/]+)/endpoints$")
+WEB_DEFAULT_RESULTS = 5
 MARKER = re.compile(r"\[\[([a-z-]+)(?::([^\]]*))?\]\]")
 _PROSE = (
     "the stand-in model streams this reply one token at a time so that you can watch "
@@ -216,6 +219,9 @@ class Plan:
     keepalive: float = 1.0
     finish_reason: str = "stop"
     cost: Decimal | None = None  # `[[cost:…]]`: the cost to report, whatever the tokens
+    cached_tokens: int = 0
+    # The web plugin's results, cited by the last content chunk (empty: no web search).
+    citations: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakeOpenRouter:
@@ -319,6 +325,8 @@ class FakeOpenRouter:
         }.get(route)
         if request.path == "/auth" and request.method == "GET":
             return await self._auth(conn, request)
+        if handler is None and request.method == "GET" and ENDPOINTS.match(request.path):
+            handler = self._endpoints
         if handler is None or not request.path.startswith(API):
             return await _error(conn, 404, f"No route for {request.method} {request.path}")
         return await handler(conn, request)
@@ -340,6 +348,22 @@ class FakeOpenRouter:
 
     async def _models(self, conn: Connection, request: Request) -> bool:
         data = [m for m in build_catalogue() if m["id"] not in self.removed_models]
+        return await conn.respond_json(200, {"data": data})
+
+    async def _endpoints(self, conn: Connection, request: Request) -> bool:
+        match = ENDPOINTS.match(request.path)
+        assert match is not None
+        model = self.models.get(f"{match[1]}/{match[2]}")
+        if model is None or model["id"] in self.removed_models:
+            return await _error(conn, 404, "Model not found")
+        data = {
+            "id": model["id"],
+            "name": model["name"],
+            "created": model["created"],
+            "description": model["description"],
+            "architecture": model["architecture"],
+            "endpoints": endpoints_of(model),
+        }
         return await conn.respond_json(200, {"data": data})
 
     def _key_error(self, request: Request) -> tuple[int, str] | None:
@@ -373,7 +397,7 @@ class FakeOpenRouter:
         found = self.generations.get(request.query.get("id", ""))
         if found is None or not found["ready"] or found["key"] != _key_of(request):
             return await _error(conn, 404, "Generation not found")
-        data = {k: v for k, v in found.items() if k not in ("ready", "key")}
+        data = {k: v for k, v in found.items() if k not in ("ready", "key", "pricing", "web_cost")}
         data["total_cost"] = data["usage"] = _raw(found["total_cost"])
         return await _respond_raw(conn, {"data": data})
 
@@ -418,12 +442,17 @@ class FakeOpenRouter:
         if model is None or model["id"] in self.removed_models:
             return await _error(conn, 400, f"{body.get('model')} is not a valid model ID")
         plan = self._plan(model, body)
+        if too_long := _too_long(model, body):
+            return await _error(conn, 400, too_long)
         if plan.error and self._should_fail(plan, request):
             headers = {"Retry-After": plan.retry_after} if plan.retry_after else {}
             return await _error(conn, plan.error, _ERROR_TEXT.get(plan.error, "Error"), **headers)
+        endpoint = _route(_used_model(model), body.get("provider"))
+        if endpoint is None:
+            return await _error(conn, 503, _ERROR_TEXT[503])
         if not body.get("stream"):
-            return await self._complete(conn, request, body, plan)
-        return await self._stream(conn, request, body, plan)
+            return await self._complete(conn, request, body, plan, endpoint)
+        return await self._stream(conn, request, body, plan, endpoint)
 
     def _plan(self, model: dict[str, Any], body: dict[str, Any]) -> Plan:
         text = _last_user_text(body["messages"])
@@ -453,7 +482,10 @@ class FakeOpenRouter:
             retry_after=markers.get("retry-after"),
             keepalive=max(0.05, self.config.keepalive_s),
             cost=_decimal(markers.get("cost")),
+            citations=_web_results(body, text),
         )
+        if "cached" in markers:
+            plan.cached_tokens = _int(markers["cached"], 0)
         if isinstance(max_tokens, int) and 0 < max_tokens < len(plan.reply):
             plan.reply, plan.finish_reason = plan.reply[:max_tokens], "length"
         if "error" in markers:
@@ -470,20 +502,25 @@ class FakeOpenRouter:
         self.attempts[fingerprint] += 1
         return self.attempts[fingerprint] <= plan.error_times
 
-    def _new_generation(self, request: Request, body: dict[str, Any], plan: Plan) -> dict[str, Any]:
-        used = "openai/gpt-4o-mini" if plan.model["id"] == "openrouter/auto" else plan.model["id"]
+    def _new_generation(
+        self, request: Request, body: dict[str, Any], plan: Plan, endpoint: dict[str, Any]
+    ) -> dict[str, Any]:
+        used = _used_model(plan.model)["id"]
+        prompt_tokens = _prompt_tokens(body["messages"])
         generation: dict[str, Any] = {
             "id": "gen-" + secrets.token_hex(12),
             "model": used,
-            "provider_name": _provider(used),
+            "provider_name": endpoint["provider_name"],
+            "pricing": endpoint["pricing"],
+            "web_cost": _web_cost(plan, endpoint),
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "streamed": bool(body.get("stream")),
             "cancelled": False,
             "finish_reason": None,
-            "tokens_prompt": _prompt_tokens(body["messages"]),
+            "tokens_prompt": prompt_tokens,
             "tokens_completion": 0,
             "native_tokens_reasoning": 0,
-            "native_tokens_cached": 0,
+            "native_tokens_cached": min(plan.cached_tokens, prompt_tokens),
             "total_cost": Decimal(0),
             "fixed_cost": plan.cost,
             "ready": False,
@@ -495,12 +532,18 @@ class FakeOpenRouter:
     def _settle(self, generation: dict[str, Any], *, reason: str | None, cancelled: bool) -> None:
         cost = _cost(generation)
         generation.update(total_cost=cost, finish_reason=reason, cancelled=cancelled, ready=True)
+        generation["cache_discount"] = _raw(_cache_discount(generation))
         self.spent[generation["key"]] += int(cost * 10**12)
 
     async def _complete(
-        self, conn: Connection, request: Request, body: dict[str, Any], plan: Plan
+        self,
+        conn: Connection,
+        request: Request,
+        body: dict[str, Any],
+        plan: Plan,
+        endpoint: dict[str, Any],
     ) -> bool:
-        generation = self._new_generation(request, body, plan)
+        generation = self._new_generation(request, body, plan, endpoint)
         generation["tokens_completion"] = len(plan.reply) + len(plan.reasoning)
         self._settle(generation, reason=plan.finish_reason, cancelled=False)
         payload = {
@@ -513,7 +556,11 @@ class FakeOpenRouter:
                 {
                     "index": 0,
                     "finish_reason": plan.finish_reason,
-                    "message": {"role": "assistant", "content": "".join(plan.reply)},
+                    "message": {
+                        "role": "assistant",
+                        "content": "".join(plan.reply),
+                        **({"annotations": plan.citations} if plan.citations else {}),
+                    },
                 }
             ],
             "usage": _usage(generation),
@@ -521,9 +568,14 @@ class FakeOpenRouter:
         return await _respond_raw(conn, payload)
 
     async def _stream(
-        self, conn: Connection, request: Request, body: dict[str, Any], plan: Plan
+        self,
+        conn: Connection,
+        request: Request,
+        body: dict[str, Any],
+        plan: Plan,
+        endpoint: dict[str, Any],
     ) -> bool:
-        generation = self._new_generation(request, body, plan)
+        generation = self._new_generation(request, body, plan, endpoint)
         conn.generation_id, conn.streaming = generation["id"], True
         watcher = asyncio.create_task(conn.watch_for_close())
         try:
@@ -560,10 +612,14 @@ class _StreamWriter:
             if not await self._token({"reasoning": piece}):
                 return "closed"
         half = len(plan.reply) // 2
+        last = len(plan.reply) - 1
         for index, piece in enumerate(plan.reply):
             if index == half and (cut := await self._cut()):
                 return cut
-            if not await self._token({"content": piece}):
+            delta: dict[str, Any] = {"content": piece}
+            if index == last and plan.citations:  # as OpenRouter does: with the last text
+                delta["annotations"] = plan.citations
+            if not await self._token(delta):
                 return "closed"
         return await self._finish()
 
@@ -597,7 +653,7 @@ class _StreamWriter:
     async def _comment(self) -> bool:
         return await self._send(b": OPENROUTER PROCESSING" + self.nl + self.nl)
 
-    async def _token(self, delta: dict[str, str]) -> bool:
+    async def _token(self, delta: dict[str, Any]) -> bool:
         if "reasoning" in delta:
             self.generation["native_tokens_reasoning"] += 1
         self.generation["tokens_completion"] += 1
@@ -619,7 +675,7 @@ class _StreamWriter:
         return "complete" if await self.conn.chunk(b"") else "closed"
 
     def _chunk(
-        self, delta: dict[str, str] | None, *, finish: str | None = None, error: Any = None
+        self, delta: dict[str, Any] | None, *, finish: str | None = None, error: Any = None
     ) -> dict[str, Any]:
         chunk: dict[str, Any] = {
             "id": self.generation["id"],
@@ -657,13 +713,112 @@ class _StreamWriter:
 
 
 def _cost(generation: dict[str, Any]) -> Decimal:
-    """Dollars for the tokens so far, at the catalogue price of the model actually used."""
+    """Dollars for the tokens so far at the prices of the provider that answered: cached
+    prompt tokens at its cache-read price, plus the web search (`[[cost:…]]` overrides it)."""
     if generation["fixed_cost"] is not None:
         return Decimal(generation["fixed_cost"])
-    prices = catalogue_by_id().get(generation["model"], {}).get("pricing", {})
-    cost = _price(prices.get("prompt")) * generation["tokens_prompt"]
+    prices = generation["pricing"]
+    cached = generation["native_tokens_cached"] if "input_cache_read" in prices else 0
+    cost = _price(prices.get("prompt")) * (generation["tokens_prompt"] - cached)
+    cost += _price(prices.get("input_cache_read")) * cached
     cost += _price(prices.get("completion")) * generation["tokens_completion"]
-    return cost + _price(prices.get("request"))
+    return cost + _price(prices.get("request")) + generation["web_cost"]
+
+
+def _cache_discount(generation: dict[str, Any]) -> Decimal:
+    """What the cached prompt tokens saved against the full prompt price."""
+    prices = generation["pricing"]
+    if "input_cache_read" not in prices:
+        return Decimal(0)
+    saved = _price(prices.get("prompt")) - _price(prices.get("input_cache_read"))
+    return saved * generation["native_tokens_cached"]
+
+
+def _used_model(model: dict[str, Any]) -> dict[str, Any]:
+    """The model that really answers: the auto router picks openai/gpt-4o-mini."""
+    if model["id"] == "openrouter/auto":
+        return catalogue_by_id()["openai/gpt-4o-mini"]
+    return model
+
+
+def _route(model: dict[str, Any], prefs: Any) -> dict[str, Any] | None:
+    """The endpoint that answers, after the request's `provider` preferences (None: none may)."""
+    prefs = prefs if isinstance(prefs, dict) else {}
+    candidates = endpoints_of(model)
+    if prefs.get("data_collection") == "deny":
+        candidates = [e for e in candidates if not e["stores_data"]]
+    sort = prefs.get("sort")
+    if sort == "price":
+        candidates.sort(key=lambda e: _price(e["pricing"].get("prompt")))
+    elif sort == "throughput":
+        candidates.sort(key=lambda e: -e["throughput_tokens_per_second"])
+    elif sort == "latency":
+        candidates.sort(key=lambda e: e["latency_ms"])
+    order = [str(name) for name in prefs.get("order") or []]
+    if order:
+        preferred = [e for name in order for e in candidates if e["provider_name"] == name]
+        rest = [e for e in candidates if e not in preferred]
+        candidates = preferred + ([] if prefs.get("allow_fallbacks") is False else rest)
+    return candidates[0] if candidates else None
+
+
+def _too_long(model: dict[str, Any], body: dict[str, Any]) -> str | None:
+    """OpenRouter's 400 for a prompt beyond the context window, unless middle-out squeezes it."""
+    context = model.get("context_length") or 0
+    tokens = _prompt_tokens(body["messages"])
+    if not context or tokens <= context or "middle-out" in (body.get("transforms") or []):
+        return None
+    return (
+        f"This endpoint's maximum context length is {context} tokens. However, you requested "
+        f"about {tokens} tokens. Please reduce the length of the messages."
+    )
+
+
+def _web_results(body: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    """`url_citation` annotations for the web plugin's results (`[[hostile-citation]]`: one
+    with a javascript: URL and markup in its title, for the sanitiser)."""
+    plugin = next(
+        (p for p in body.get("plugins") or [] if isinstance(p, dict) and p.get("id") == "web"),
+        None,
+    )
+    if plugin is None:
+        return []
+    count = _int(str(plugin.get("max_results") or ""), WEB_DEFAULT_RESULTS)
+    topic = "-".join(MARKER.sub("", text).lower().split()[:3]) or "search"
+    results: list[dict[str, Any]] = [
+        {
+            "type": "url_citation",
+            "url_citation": {
+                "url": f"https://example.org/{topic}/{n}",
+                "title": f"Result {n} about {topic.replace('-', ' ')}",
+                "content": f"What page {n} says about {topic}.",
+                "start_index": 0,
+                "end_index": 0,
+            },
+        }
+        for n in range(1, count + 1)
+    ]
+    if "[[hostile-citation]]" in text:
+        results[0]["url_citation"].update(
+            url="javascript:alert(document.cookie)", title='<img src=x onerror="alert(1)">'
+        )
+        results.append(
+            {
+                "type": "url_citation",
+                "url_citation": {
+                    "url": 'https://example.org/a"onmouseover="alert(1)',
+                    "title": "<script>alert(2)</script>Quoted",
+                },
+            }
+        )
+    return results
+
+
+def _web_cost(plan: Plan, endpoint: dict[str, Any]) -> Decimal:
+    if not plan.citations:
+        return Decimal(0)
+    native = _price(endpoint["pricing"].get("web_search"))
+    return native if native else WEB_PLUGIN_PRICE_PER_RESULT * len(plan.citations)
 
 
 # --- helpers -----------------------------------------------------------------------------------
