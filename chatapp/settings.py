@@ -59,6 +59,8 @@ CHATAPP_CATALOG_MAX_AGE = env_int("CHATAPP_CATALOG_MAX_AGE", 6 * 3600, minimum=6
 CHATAPP_CATALOG_AUTO_REFRESH = env_bool("CHATAPP_CATALOG_AUTO_REFRESH", True)
 # A cheap model that writes conversation titles; empty turns auto-titles off.
 CHATAPP_TITLE_MODEL = env_str("CHATAPP_TITLE_MODEL", "openai/gpt-4o-mini")
+# How many results the web plugin fetches when a person turns on "Web search" (OpenRouter: 1-10).
+CHATAPP_WEB_SEARCH_MAX_RESULTS = env_int("CHATAPP_WEB_SEARCH_MAX_RESULTS", 5, minimum=1, maximum=10)
 # Site-wide monthly budget, in dollars, for spending on the operator key (empty: no cap).
 CHATAPP_DEFAULT_MONTHLY_BUDGET = env_decimal("CHATAPP_DEFAULT_MONTHLY_BUDGET", None)
 # Replies one person may have streaming at once, across all their tabs and server processes.

@@ -23,6 +23,8 @@ class CatalogModel(models.Model):
     completion_price = price_field("completion price per token")
     request_price = price_field("price per request")
     image_price = price_field("price per image")
+    cache_read_price = price_field("cached prompt price per token")
+    web_search_price = price_field("price per web search")
     input_modalities = models.JSONField(default=list, blank=True)
     output_modalities = models.JSONField(default=list, blank=True)
     supported_parameters = models.JSONField(default=list, blank=True)

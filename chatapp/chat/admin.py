@@ -7,8 +7,9 @@ from django.contrib import admin
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest
 
-from chatapp.chat.models import Conversation, Message
+from chatapp.chat.models import Conversation, Message, RoutingDefaults
 from chatapp.core.admin import PrefixFilter, ReadOnlyAdmin
+from chatapp.core.singleton import SingletonAdmin
 
 
 class ConversationVendorFilter(PrefixFilter):
@@ -30,6 +31,20 @@ class MessageInline(admin.TabularInline[Message, Conversation]):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(RoutingDefaults)
+class RoutingDefaultsAdmin(SingletonAdmin[RoutingDefaults]):
+    """What new conversations start with; each conversation can change it in its settings."""
+
+    fields = (
+        "provider_sort",
+        "allow_fallbacks",
+        "deny_data_collection",
+        "context_strategy",
+        "updated_at",
+    )
+    readonly_fields = ("updated_at",)
 
 
 @admin.register(Conversation)

@@ -11,11 +11,21 @@ from typing import Any
 
 from chatapp.accounts.models import User
 from chatapp.catalog.models import CatalogModel
-from chatapp.chat.models import Conversation
+from chatapp.chat.models import ContextStrategy, Conversation, ProviderSort
+from chatapp.chat.requests import apply_routing_defaults
 
 TITLE_MAX = 200
 SYSTEM_PROMPT_MAX = 20_000
 FAVORITES_MAX = 100
+PROVIDER_ORDER_MAX = 20
+PROVIDER_NAME_MAX = 100
+ROUTING_FIELDS = [
+    "provider_sort",
+    "provider_order",
+    "allow_fallbacks",
+    "deny_data_collection",
+    "context_strategy",
+]
 
 
 @dataclass(frozen=True)
@@ -78,13 +88,62 @@ def _checked(spec: Parameter, value: Any) -> float | int:
     return number
 
 
+def clean_routing(raw: dict[str, Any]) -> dict[str, Any]:
+    """Return the provider-routing fields in `raw`, checked; fields it leaves out are absent."""
+    cleaned: dict[str, Any] = {}
+    if "provider_sort" in raw:
+        sort = str(raw["provider_sort"] or "")
+        if sort not in ProviderSort.values:
+            raise SettingsError("Sort providers by must be Default, Price, Throughput or Latency.")
+        cleaned["provider_sort"] = sort
+    if "provider_order" in raw:
+        cleaned["provider_order"] = _provider_order(raw["provider_order"])
+    for name in ("allow_fallbacks", "deny_data_collection"):
+        if name in raw:
+            cleaned[name] = bool(raw[name])
+    if "context_strategy" in raw:
+        strategy = str(raw["context_strategy"])
+        if strategy not in ContextStrategy.values:
+            raise SettingsError("Choose how to fit long conversations: trim or middle-out.")
+        cleaned["context_strategy"] = strategy
+    return cleaned
+
+
+def _provider_order(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise SettingsError("The provider order must be a list of provider names.")
+    names = list(dict.fromkeys(p.strip() for p in value if p.strip()))
+    if len(names) > PROVIDER_ORDER_MAX or any(len(p) > PROVIDER_NAME_MAX for p in names):
+        raise SettingsError(f"Name at most {PROVIDER_ORDER_MAX} providers, in order.")
+    return names
+
+
 def conversation_create(
-    *, user: User, model: str, system_prompt: str = "", parameters: dict[str, Any] | None = None
+    *,
+    user: User,
+    model: str,
+    system_prompt: str = "",
+    parameters: dict[str, Any] | None = None,
+    routing: dict[str, Any] | None = None,
+    web_search: bool = False,
 ) -> Conversation:
     """Create an empty conversation, for settings chosen before the first message."""
-    conversation = Conversation(owner=user, model=model)
+    conversation = Conversation(owner=user, model=model, web_search=web_search)
+    apply_routing_defaults(conversation)
     _apply_settings(conversation, model=model, system_prompt=system_prompt, parameters=parameters)
+    _apply_routing(conversation, routing or {})
     conversation.save()
+    return conversation
+
+
+def _apply_routing(conversation: Conversation, routing: dict[str, Any]) -> None:
+    for name, value in clean_routing(routing).items():
+        setattr(conversation, name, value)
+
+
+def conversation_set_web_search(*, conversation: Conversation, on: bool) -> Conversation:
+    conversation.web_search = on
+    conversation.save(update_fields=["web_search"])
     return conversation
 
 
@@ -104,9 +163,13 @@ def conversation_update_settings(
     model: str,
     system_prompt: str,
     parameters: dict[str, Any],
+    routing: dict[str, Any] | None = None,
 ) -> Conversation:
     _apply_settings(conversation, model=model, system_prompt=system_prompt, parameters=parameters)
-    conversation.save(update_fields=["model", "system_prompt", "parameters", "updated_at"])
+    _apply_routing(conversation, routing or {})
+    conversation.save(
+        update_fields=["model", "system_prompt", "parameters", *ROUTING_FIELDS, "updated_at"]
+    )
     return conversation
 
 

@@ -26,6 +26,8 @@ from chatapp.chat.checkpoints import checkpointer
 from chatapp.chat.groups import conversation_group, generation_group
 from chatapp.chat.models import Conversation, Message
 from chatapp.chat.protocol import message_data
+from chatapp.chat.reply_extras import extras_recorder
+from chatapp.chat.requests import reply_options
 from chatapp.chat.tasks import spawn
 from chatapp.chat.titles import title_start_if_new
 from chatapp.openrouter import (
@@ -135,6 +137,8 @@ class Generation:
             messages=self.history,
             user_id=str(self.user.openrouter_user_id),
             parameters=self.conversation.parameters or None,
+            options=reply_options(self.reply),
+            on_extra=extras_recorder(self.reply),
         )
         try:
             async for event in stream:

@@ -3,6 +3,54 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from chatapp.core.singleton import SingletonModel
+
+
+class ProviderSort(models.TextChoices):
+    DEFAULT = "", "Default"
+    PRICE = "price", "Price"
+    THROUGHPUT = "throughput", "Throughput"
+    LATENCY = "latency", "Latency"
+
+
+class ContextStrategy(models.TextChoices):
+    TRIM = "trim", "Leave out the oldest messages"
+    MIDDLE_OUT = "middle-out", "Let OpenRouter compress the middle (middle-out)"
+
+
+class RoutingDefaults(SingletonModel):
+    """What a new conversation starts with (an admin edits it; one row, pk=1).
+
+    Each conversation keeps its own copy, changed in its settings panel: changing the
+    defaults affects conversations created afterwards.
+    """
+
+    provider_sort = models.CharField(
+        "sort providers by", max_length=12, choices=ProviderSort.choices, blank=True
+    )
+    allow_fallbacks = models.BooleanField(
+        default=True, help_text="Let OpenRouter try other providers when the first one fails."
+    )
+    deny_data_collection = models.BooleanField(
+        "only providers that don't store data",
+        default=False,
+        help_text='Sent as data_collection: "deny".',
+    )
+    context_strategy = models.CharField(
+        "when a conversation outgrows the model's context",
+        max_length=12,
+        choices=ContextStrategy.choices,
+        default=ContextStrategy.TRIM,
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "routing defaults"
+        verbose_name_plural = "routing defaults"
+
+    def __str__(self) -> str:
+        return "Routing defaults"
+
 
 class Conversation(models.Model):
     owner = models.ForeignKey(
@@ -13,6 +61,15 @@ class Conversation(models.Model):
     system_prompt = models.TextField(blank=True)
     # Sampling parameters sent with every request, e.g. {"temperature": 0.7}.
     parameters = models.JSONField(default=dict, blank=True)
+    # Provider routing (OpenRouter's `provider` object); new conversations copy RoutingDefaults.
+    provider_sort = models.CharField(max_length=12, choices=ProviderSort.choices, blank=True)
+    provider_order = models.JSONField(default=list, blank=True)
+    allow_fallbacks = models.BooleanField(default=True)
+    deny_data_collection = models.BooleanField(default=False)
+    web_search = models.BooleanField(default=False)
+    context_strategy = models.CharField(
+        max_length=12, choices=ContextStrategy.choices, default=ContextStrategy.TRIM
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -72,6 +129,17 @@ class Message(models.Model):
     cost = models.DecimalField(
         "cost (USD)", max_digits=30, decimal_places=20, null=True, blank=True
     )
+    # What reading cached prompt tokens saved against the full prompt price (USD).
+    cache_savings = models.DecimalField(
+        "cache savings (USD)", max_digits=18, decimal_places=10, null=True, blank=True
+    )
+    # The web search's sources ([{url, title}], http(s) only), in the order they were cited.
+    citations = models.JSONField(default=list, blank=True)
+    # How the request was sent: provider routing, web search, transforms, and the prices the
+    # cache savings are worked out with (see chat/requests.py).
+    request_options = models.JSONField(default=dict, blank=True)
+    # Older messages of the branch left out to fit the model's context window.
+    context_omitted = models.PositiveIntegerField(default=0)
     paid_by = models.CharField(max_length=8, choices=PaidBy.choices, blank=True)
     time_to_first_token_ms = models.PositiveIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)

@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from chatapp.chat.models import Conversation, Message
 
 
+class Citation(TypedDict):
+    url: str
+    title: str
+
+
 class MessageData(TypedDict):
     id: int
     conversation: int
@@ -28,6 +33,9 @@ class MessageData(TypedDict):
     reasoning_tokens: int | None
     cached_tokens: int | None
     cost: str | None
+    cache_savings: str | None
+    citations: list[Citation]
+    context_omitted: int
     paid_by: str
     time_to_first_token_ms: int | None
     duration_ms: int | None
@@ -134,7 +142,14 @@ class ConversationUpdated(TypedDict):
 
 
 ErrorCode = Literal[
-    "bad_request", "too_large", "rate_limited", "not_found", "busy", "no_key", "over_budget"
+    "bad_request",
+    "too_large",
+    "rate_limited",
+    "not_found",
+    "busy",
+    "no_key",
+    "over_budget",
+    "too_long_for_model",
 ]
 
 
@@ -172,6 +187,9 @@ def message_data(msg: Message) -> MessageData:
         "reasoning_tokens": msg.reasoning_tokens,
         "cached_tokens": msg.cached_tokens,
         "cost": _money(msg.cost),
+        "cache_savings": _money(msg.cache_savings),
+        "citations": list(msg.citations),
+        "context_omitted": msg.context_omitted,
         "paid_by": msg.paid_by,
         "time_to_first_token_ms": msg.time_to_first_token_ms,
         "duration_ms": msg.duration_ms,

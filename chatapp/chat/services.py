@@ -20,6 +20,12 @@ from django.utils import timezone
 
 from chatapp.chat.models import Conversation, Message
 from chatapp.chat.protocol import ErrorCode
+from chatapp.chat.requests import (
+    DoesNotFit,
+    apply_routing_defaults,
+    reply_plan_store,
+    request_plan,
+)
 
 if TYPE_CHECKING:
     from chatapp.accounts.keys import ResolvedKey
@@ -91,12 +97,17 @@ def message_history(*, reply: Message, conversation: Conversation) -> list[ChatM
 
     Only the branch the reply hangs on counts; siblings from regenerate and edit are left out.
     """
+    return branch_history(conversation=conversation, leaf_id=reply.parent_id)
+
+
+def branch_history(*, conversation: Conversation, leaf_id: int | None) -> list[ChatMessage]:
+    """Return the system prompt, then the branch from the root down to message `leaf_id`."""
     rows = conversation.messages.filter(
         role__in=[Message.Role.USER, Message.Role.ASSISTANT]
     ).values_list("pk", "parent_id", "role", "content")
     by_id = {pk: (parent, role, content) for pk, parent, role, content in rows}
     path: list[ChatMessage] = []
-    node = reply.parent_id
+    node = leaf_id
     while node is not None and node in by_id:
         parent, role, content = by_id[node]
         if content:  # a reply that failed before its first token has nothing to say
@@ -253,6 +264,7 @@ def _idempotent(fn: Any) -> Any:
             with transaction.atomic():
                 _reserve_reply(user=user)
                 result: Exchange = fn(user=user, client_id=client_id, paid_by=key.paid_by, **kwargs)
+                _plan(result)  # refuses (and so stores nothing) when nothing fits
         except IntegrityError:
             # Another process stored the same client_id, or started a reply, in the meantime.
             duplicate = _duplicate(user=user, client_id=client_id)
@@ -260,13 +272,28 @@ def _idempotent(fn: Any) -> Any:
                 return duplicate
             raise ChatRefusal("busy", BUSY) from None
         result.key = key
-        if result.reply is not None and not result.history:
-            result.history = message_history(reply=result.reply, conversation=result.conversation)
         return result
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
+
+
+def _plan(result: Exchange) -> None:
+    """Fit the reply's history to its model and record how it is asked for (chat/requests.py)."""
+    reply = result.reply
+    if reply is None:
+        return
+    if not result.history:
+        result.history = message_history(reply=reply, conversation=result.conversation)
+    try:
+        plan = request_plan(
+            conversation=result.conversation, model_id=reply.model, history=result.history
+        )
+    except DoesNotFit as refusal:
+        raise ChatRefusal("too_long_for_model", refusal.message) from None
+    result.history = plan.messages
+    reply_plan_store(reply=reply, plan=plan)
 
 
 @_idempotent
@@ -283,7 +310,9 @@ def message_send(
     """Store a user message and the placeholder of its reply (a new conversation if no id)."""
     created = conversation_id is None
     if conversation_id is None:
-        conversation = Conversation.objects.create(owner=user, model=model)
+        conversation = Conversation(owner=user, model=model)
+        apply_routing_defaults(conversation)
+        conversation.save()
         parent = None
     else:
         conversation = conversation_get(user=user, pk=conversation_id)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chatapp.accounts.keys import no_key_reason, resolve_api_key
 from chatapp.catalog.models import CatalogModel
+from chatapp.catalog.providers import ProvidersUnavailable, model_providers
 from chatapp.chat import selectors
 from chatapp.chat.conversations import (
     PARAMETERS,
@@ -23,10 +24,12 @@ from chatapp.chat.conversations import (
     conversation_create,
     conversation_delete,
     conversation_rename,
+    conversation_set_web_search,
     conversation_update_settings,
 )
-from chatapp.chat.models import Conversation
+from chatapp.chat.models import Conversation, RoutingDefaults
 from chatapp.chat.protocol import conversation_data
+from chatapp.chat.requests import routing_defaults
 
 FALLBACK_MODEL = "openai/gpt-4o-mini"
 
@@ -64,10 +67,13 @@ def _chat_data(request: HttpRequest, conv: Conversation | None) -> dict[str, Any
         "favorites": list(user.favorite_models),
         "key": {"ok": key is not None, "reason": "" if key else no_key_reason(user)},
         "parameters": [vars(p) for p in PARAMETERS],
+        "routing_defaults": routing_defaults_data(),
         "urls": {
             "models": reverse("catalog:models"),
             "favorite": reverse("catalog:favorite"),
             "search": reverse("chat:search"),
+            "providers": reverse("chat:providers"),
+            "estimate": reverse("usage:estimate"),
             "create": reverse("chat:create"),
             "home": reverse("chat:home"),
             "socket": "/ws/chat/",
@@ -80,7 +86,24 @@ def _conversation_state(conv: Conversation) -> dict[str, Any]:
         **conversation_data(conv),
         "system_prompt": conv.system_prompt,
         "parameters": conv.parameters,
+        "web_search": conv.web_search,
+        "routing": _routing(conv),
     }
+
+
+def _routing(row: Conversation | RoutingDefaults) -> dict[str, Any]:
+    return {
+        "provider_sort": row.provider_sort,
+        "provider_order": getattr(row, "provider_order", []),
+        "allow_fallbacks": row.allow_fallbacks,
+        "deny_data_collection": row.deny_data_collection,
+        "context_strategy": row.context_strategy,
+    }
+
+
+def routing_defaults_data() -> dict[str, Any]:
+    """What a new chat's settings panel shows before it is saved: the site's defaults."""
+    return _routing(routing_defaults())
 
 
 def default_model(user: Any) -> str:
@@ -121,10 +144,16 @@ def create(request: HttpRequest) -> JsonResponse:
             model=str(body.get("model") or default_model(request.user)),
             system_prompt=str(body.get("system_prompt") or ""),
             parameters=body.get("parameters") or {},
+            routing=_dict(body.get("routing")),
+            web_search=bool(body.get("web_search")),
         )
     except SettingsError as error:
         return _refused(str(error))
     return JsonResponse({"conversation": _conversation_state(conv), "url": conv_url(conv)})
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def conv_url(conv: Conversation) -> str:
@@ -159,9 +188,18 @@ def update_settings(request: HttpRequest, pk: int) -> JsonResponse:
             model=str(body.get("model") or conv.model),
             system_prompt=str(body.get("system_prompt") or ""),
             parameters=body.get("parameters") or {},
+            routing=_dict(body.get("routing")),
         )
     except SettingsError as error:
         return _refused(str(error))
+    return JsonResponse({"conversation": _conversation_state(conv)})
+
+
+@require_POST
+@login_required
+def web_search(request: HttpRequest, pk: int) -> JsonResponse:
+    on = bool(_body(request).get("on"))
+    conv = conversation_set_web_search(conversation=_owned(request, pk), on=on)
     return JsonResponse({"conversation": _conversation_state(conv)})
 
 
@@ -170,3 +208,18 @@ def update_settings(request: HttpRequest, pk: int) -> JsonResponse:
 def search(request: HttpRequest) -> JsonResponse:
     hits = selectors.conversation_search(user=request.user, query=request.GET.get("q", ""))
     return JsonResponse({"results": hits})
+
+
+@require_GET
+@login_required
+def providers(request: HttpRequest) -> JsonResponse:
+    """The providers of a model, for the "Prefer providers" list of the settings panel."""
+    model_id = request.GET.get("model", "")
+    if not CatalogModel.objects.filter(model_id=model_id).exists():
+        return _refused("That model is not in the catalogue.", status=404)
+    key = resolve_api_key(request.user)
+    try:
+        found = model_providers(model_id=model_id, api_key=key.api_key if key else None)
+    except ProvidersUnavailable as error:
+        return _refused(str(error), status=502)
+    return JsonResponse({"model": model_id, "providers": found})

@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest
 
 from chatapp.core.admin import PrefixFilter, ReadOnlyAdmin
+from chatapp.core.singleton import SingletonAdmin
 from chatapp.usage.models import (
     BudgetSettings,
     ConversationModelUsage,
@@ -20,24 +20,9 @@ from chatapp.usage.money import usd_text
 
 
 @admin.register(BudgetSettings)
-class BudgetSettingsAdmin(admin.ModelAdmin[BudgetSettings]):
+class BudgetSettingsAdmin(SingletonAdmin[BudgetSettings]):
     fields = ("default_operator_monthly_budget", "updated_at")
     readonly_fields = ("updated_at",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not BudgetSettings.objects.exists()
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: BudgetSettings | None = None
-    ) -> bool:
-        return False
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        # One row only: the list would be a list of one, so open the form directly.
-        row, _ = BudgetSettings.objects.get_or_create(pk=1)
-        return HttpResponseRedirect(reverse("admin:usage_budgetsettings_change", args=[row.pk]))
 
 
 class ModelVendorFilter(PrefixFilter):

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from chatapp.core.singleton import SingletonModel
 from chatapp.usage.money import joined_units, units_to_usd
 
 
@@ -24,7 +25,7 @@ class CostColumns(models.Model):
         return units_to_usd(joined_units(self.cost_units, self.cost_subunits))
 
 
-class BudgetSettings(models.Model):
+class BudgetSettings(SingletonModel):
     """The site-wide budget an admin edits; one row (pk=1)."""
 
     default_operator_monthly_budget = models.DecimalField(
@@ -46,10 +47,6 @@ class BudgetSettings(models.Model):
 
     def __str__(self) -> str:
         return "Budget settings"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.pk = 1  # a singleton: every save writes the one row
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class UsageDaily(CostColumns):

@@ -153,6 +153,12 @@ CONV_COLUMNS = [
     "model",
     "system_prompt",
     "parameters",
+    "provider_sort",
+    "provider_order",
+    "allow_fallbacks",
+    "deny_data_collection",
+    "web_search",
+    "context_strategy",
     "created_at",
     "updated_at",
 ]
@@ -160,7 +166,8 @@ MSG_COLUMNS = [
     "conversation_id", "user_id", "role", "content", "reasoning", "status", "model", "model_used",
     "generation_id", "provider", "finish_reason", "prompt_tokens", "completion_tokens",
     "reasoning_tokens", "cached_tokens", "cost", "paid_by", "time_to_first_token_ms",
-    "duration_ms", "error_code", "error_text", "created_at", "updated_at",
+    "duration_ms", "error_code", "error_text", "citations", "request_options",
+    "context_omitted", "created_at", "updated_at",
 ]  # fmt: skip
 
 
@@ -181,7 +188,8 @@ def _plan(
         turns = min(left - 1, max(1, int(rng.expovariate(1 / 11)))) if left > 1 else 0
         paid_by = "user" if own_key else "operator"
         title = f"{rng.choice(TOPICS)} #{conv_id}"
-        conv = (conv_id, user_id, title, model, "", "{}", start, start)
+        routing = ("", "[]", True, False, False, "trim")  # the columns' defaults
+        conv = (conv_id, user_id, title, model, "", "{}", *routing, start, start)
         rows = [_title_row(conv_id, user_id, paid_by, start)]
         context = rng.randint(40, 400)
         at = start
@@ -199,7 +207,8 @@ def _title_row(conv_id: int, user_id: int, paid_by: str, at: datetime) -> tuple[
     cost = _cost(TITLE_MODEL, 120, 12)
     return (
         conv_id, user_id, "title", "A title", "", "complete", TITLE_MODEL, TITLE_MODEL,
-        f"gen-t{conv_id}", "OpenAI", "stop", 120, 12, 0, 0, cost, paid_by, 300, 600, "", "", at, at,
+        f"gen-t{conv_id}", "OpenAI", "stop", 120, 12, 0, 0, cost, paid_by, 300, 600, "", "",
+        "[]", "{}", 0, at, at,
     )  # fmt: skip
 
 
@@ -213,7 +222,7 @@ def _reply_row(
         conv_id, user_id, "assistant", REPLY, "", status, model, model,
         f"gen-{uuid.uuid4().hex[:16]}", "Provider", "stop", prompt, completion, 0,
         prompt // 3, cost, paid_by,
-        rng.randint(200, 2500), rng.randint(800, 40000), "", "", at, at,
+        rng.randint(200, 2500), rng.randint(800, 40000), "", "", "[]", "{}", 0, at, at,
     )  # fmt: skip
 
 

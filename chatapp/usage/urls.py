@@ -10,4 +10,5 @@ urlpatterns = [
     path("dashboard/costs/export.csv", views.costs_csv, name="costs_csv"),
     path("dashboard/costs/users/<int:user_id>/", views.user_replies, name="user_replies"),
     path("usage/", views.my_usage, name="mine"),
+    path("usage/estimate", views.estimate, name="estimate"),
 ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
@@ -10,16 +11,17 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from chatapp.accounts.models import User
 from chatapp.chat.models import Message
 from chatapp.usage import exports
 from chatapp.usage.budgets import budget_status
 from chatapp.usage.chart import chart_svg, spend_chart
+from chatapp.usage.estimate import cost_estimate, estimate_data, with_budget
 from chatapp.usage.forms import CostFilterForm, default_filters
 from chatapp.usage.periods import local_today, next_month_start
 from chatapp.usage.selectors import (
@@ -188,3 +190,44 @@ def my_usage(request: HttpRequest) -> HttpResponse:
             "resets_on": next_month_start(local_today()),
         },
     )
+
+
+@require_POST
+@login_required
+def estimate(request: HttpRequest) -> JsonResponse:
+    """What the draft in the composer would cost if sent now (the page asks as people type)."""
+    from chatapp.accounts.keys import resolve_api_key
+    from chatapp.chat.selectors import conversation_get
+
+    try:
+        body = json.loads(request.body or b"{}")
+        conversation_id, parent_id = body.get("conversation"), body.get("parent")
+        model_id, draft = str(body["model"]), str(body.get("draft") or "")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return JsonResponse({"error": "Send {model, draft, conversation, parent}."}, status=400)
+    conversation = None
+    if conversation_id is not None:
+        conversation = conversation_get(user=request.user, pk=_int(conversation_id))
+        if conversation is None:
+            return JsonResponse({"error": "No such conversation."}, status=404)
+    found = cost_estimate(
+        conversation=conversation,
+        owner=request.user,
+        model_id=model_id,
+        parent_id=_int(parent_id) if parent_id is not None else None,
+        draft=draft[:MAX_DRAFT],
+        web_search=body.get("web_search") if isinstance(body.get("web_search"), bool) else None,
+    )
+    key = resolve_api_key(request.user)
+    found = with_budget(found, user=request.user, paid_by=key.paid_by if key else None)
+    return JsonResponse(estimate_data(found))
+
+
+MAX_DRAFT = 32_000
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

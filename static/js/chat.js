@@ -155,6 +155,7 @@
     }
     let previous = null;
     const last = lastReply(shown);
+    state.trimmedNotice = C.replyExtras.firstTrimmed(shown);
     for (const m of shown) {
       const view = viewFor(m);
       const fresh = !view.el.isConnected;
@@ -217,6 +218,8 @@
     if (done && isLastReply && m.status !== "error") actions += '<button type="button" class="icon regenerate" aria-label="Regenerate" title="Regenerate">' + ICONS.regenerate + "</button>";
     view.actions.innerHTML = actions;
     view.meta.innerHTML = metaHtml(m);
+    C.replyExtras.renderSources(view, m);
+    C.replyExtras.renderNotice(view, m, m.id === state.trimmedNotice, modelName(m.model_used || m.model));
     view.error.hidden = m.status !== "error";
     if (m.status === "error") {
       view.error.querySelector(".msg-error-text").textContent =
@@ -227,6 +230,7 @@
   function metaHtml(m) {
     const parts = ['<span class="meta-model">' + esc(modelName(m.model_used || m.model)) + "</span>"];
     if (m.provider) parts.push('<span class="meta-provider">via ' + esc(m.provider) + "</span>");
+    parts.push(...C.replyExtras.metaParts(m, esc, money));
     if (m.status === "cancelled") parts.push('<span class="badge">Stopped</span>');
     if (m.status === "interrupted") parts.push('<span class="badge" title="The server restarted while this reply was being written.">Interrupted</span>');
     if (m.completion_tokens !== null && m.completion_tokens !== undefined) {
@@ -378,6 +382,7 @@
       if (view) view.renderer.update(m.content || "", true);
       renderPath();
       if (view) renderBody(m, false);
+      document.dispatchEvent(new CustomEvent("chat:reply-done", { detail: m }));
     },
     conversation_updated(f) {
       updateConversation(f.conversation);
@@ -808,6 +813,7 @@
       $("system-prompt").value = (state.conv && state.conv.system_prompt) || "";
       $("settings-status").textContent = "";
       renderParameters();
+      C.routingSettings.fill(state.conv, state.model);
       $("system-prompt").focus();
     }
   }
@@ -820,7 +826,7 @@
     for (const field of $("param-grid").querySelectorAll("[data-param]")) {
       if (field.value !== "") parameters[field.dataset.param] = field.value;
     }
-    const body = { model: state.model, system_prompt: $("system-prompt").value, parameters: parameters };
+    const body = { model: state.model, system_prompt: $("system-prompt").value, parameters: parameters, routing: C.routingSettings.read() };
     try {
       const result = state.conv
         ? await postJson("/c/" + state.conv.id + "/settings", body)
@@ -845,7 +851,8 @@
     csrf: csrf,
     onPick: (id) => {
       state.model = id;
-      if (!$("settings-panel").hidden) renderParameters();
+      if (!$("settings-panel").hidden) { renderParameters(); C.routingSettings.fill(state.conv, id); }
+      document.dispatchEvent(new CustomEvent("chat:model", { detail: id }));
       input.focus();
     },
   });
@@ -866,5 +873,5 @@
   socket.connect();
   input.focus();
 
-  window.Chatapp.page = { state: state, socket: socket, picker: picker };
+  window.Chatapp.page = { state: state, socket: socket, picker: picker, path: path, subscribe: subscribe, postJson: postJson, money: money };
 })();
