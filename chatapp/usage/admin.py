@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from chatapp.core.admin import PrefixFilter, ReadOnlyAdmin
 from chatapp.core.singleton import SingletonAdmin
