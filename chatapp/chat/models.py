@@ -131,7 +131,7 @@ class Message(models.Model):
     )
     # What reading cached prompt tokens saved against the full prompt price (USD).
     cache_savings = models.DecimalField(
-        "cache savings (USD)", max_digits=18, decimal_places=10, null=True, blank=True
+        "cache savings (USD)", max_digits=30, decimal_places=20, null=True, blank=True
     )
     # The web search's sources ([{url, title}], http(s) only), in the order they were cited.
     citations = models.JSONField(default=list, blank=True)

@@ -15,7 +15,7 @@ from chatapp.chat.models import Message
 from chatapp.openrouter import Citations, Usage
 
 MAX_CITATIONS = 50
-COST_PLACES = Decimal("1e-10")  # Message.cache_savings keeps ten places, like Message.cost
+COST_PLACES = Decimal("1e-20")  # Message.cache_savings keeps 20 places, like Message.cost
 
 
 def extras_recorder(reply: Message) -> Callable[[Citations | Usage], Awaitable[None]]:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0004_client_id_unique_per_user'),
+        ('chat', '0005_cost_to_20_places'),
     ]
 
     operations = [
@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='message',
             name='cache_savings',
-            field=models.DecimalField(blank=True, decimal_places=10, max_digits=18, null=True, verbose_name='cache savings (USD)'),
+            field=models.DecimalField(blank=True, decimal_places=20, max_digits=30, null=True, verbose_name='cache savings (USD)'),
         ),
         migrations.AddField(
             model_name='message',
