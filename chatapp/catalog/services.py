@@ -191,16 +191,6 @@ async def _afetch_once() -> list[dict[str, Any]]:
         await aclose_clients()
 
 
-async def acatalog_sync() -> CatalogSync:
-    """Async twin of catalog_sync: fetch without blocking the loop, upsert in a thread."""
-    try:
-        models = await alist_models()
-    except OpenRouterError as exc:
-        sync = await CatalogSync.objects.acreate()
-        return await sync_to_async(_finish)(sync, error=exc.message)
-    return await sync_to_async(catalog_sync)(models=models)
-
-
 def _finish(sync: CatalogSync, *, counts: Counts | None = None, error: str = "") -> CatalogSync:
     sync.finished_at = timezone.now()
     sync.ok = counts is not None

@@ -6,7 +6,6 @@ not exist, as far as these are concerned.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
@@ -53,12 +52,6 @@ def conversation_transcript(*, conversation: Conversation) -> list[MessageData]:
         role__in=[Message.Role.USER, Message.Role.ASSISTANT]
     ).order_by("created_at", "pk")
     return [message_data(row) for row in rows]
-
-
-def conversation_cost(*, conversation: Conversation) -> Decimal:
-    """Return what the conversation cost so far, title calls included."""
-    total = conversation.messages.aggregate(total=Sum("cost"))["total"]
-    return total or Decimal(0)
 
 
 def conversation_search(*, user: Any, query: str) -> list[SearchHit]:

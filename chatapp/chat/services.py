@@ -119,9 +119,6 @@ def branch_history(*, conversation: Conversation, leaf_id: int | None) -> list[C
     return path
 
 
-amessage_history = sync_to_async(message_history)
-
-
 # --- the checks before any upstream call -------------------------------------------------------
 
 
@@ -134,19 +131,6 @@ def key_for_generation(*, user: Any) -> ResolvedKey:
     if key is None:
         raise ChatRefusal("no_key", no_key_reason(user))
     refusal = budget_check(user=user, paid_by=key.paid_by)
-    if refusal is not None:
-        raise ChatRefusal("over_budget", refusal.message)
-    return key
-
-
-async def akey_for_generation(*, user: Any) -> ResolvedKey:
-    from chatapp.accounts.keys import aresolve_api_key, no_key_reason
-    from chatapp.usage.budgets import abudget_check
-
-    key = await aresolve_api_key(user)
-    if key is None:
-        raise ChatRefusal("no_key", await sync_to_async(no_key_reason)(user))
-    refusal = await abudget_check(user=user, paid_by=key.paid_by)
     if refusal is not None:
         raise ChatRefusal("over_budget", refusal.message)
     return key

@@ -21,7 +21,6 @@ from django.db.models import QuerySet
 from chatapp.chat.models import Message
 from chatapp.usage.models import BudgetSettings, DeletedSpend
 from chatapp.usage.money import (
-    aexact_cost_sum,
     cost_sums,
     exact_cost_sum,
     summed_units,
@@ -68,13 +67,6 @@ def _env_default() -> Decimal | None:
 
 def site_default_budget() -> Decimal | None:
     row = BudgetSettings.objects.filter(pk=1).first()
-    if row and row.default_operator_monthly_budget is not None:
-        return row.default_operator_monthly_budget
-    return _env_default()
-
-
-async def asite_default_budget() -> Decimal | None:
-    row = await BudgetSettings.objects.filter(pk=1).afirst()
     if row and row.default_operator_monthly_budget is not None:
         return row.default_operator_monthly_budget
     return _env_default()
@@ -155,28 +147,7 @@ def _status(paid_by: str, budget: Decimal, spent: Decimal, deleted: Decimal) -> 
     )
 
 
-async def abudget_status(*, user: Any, paid_by: str) -> BudgetStatus | None:
-    _check_payer(paid_by)
-    if paid_by == Message.PaidBy.OPERATOR:
-        budget = user.operator_monthly_budget
-        if budget is None:
-            budget = await asite_default_budget()
-    else:
-        budget = user.own_key_monthly_cap
-    if budget is None:
-        return None
-    spent = await aexact_cost_sum(_month_spend_rows(user, paid_by))
-    found = await _deleted_spend_rows(user, paid_by).aaggregate(**cost_sums())
-    deleted = units_to_usd(summed_units(found))
-    return _status(paid_by, budget, spent, deleted)
-
-
 def budget_check(*, user: Any, paid_by: str) -> BudgetRefusal | None:
     """Return a refusal if this month's spend has reached the budget for `paid_by`, else None."""
     status = budget_status(user=user, paid_by=paid_by)
-    return _refusal(status) if status else None
-
-
-async def abudget_check(*, user: Any, paid_by: str) -> BudgetRefusal | None:
-    status = await abudget_status(user=user, paid_by=paid_by)
     return _refusal(status) if status else None

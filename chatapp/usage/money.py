@@ -79,9 +79,3 @@ def usd_short(value: Decimal) -> str:
     cents = value.quantize(Decimal("0.01"))
     exact_or_large = cents == value or abs(value) >= 1
     return f"${cents if exact_or_large else value.quantize(Decimal('0.0001')):,}"
-
-
-async def aexact_cost_sum(messages: QuerySet) -> Decimal:
-    if connection.vendor == "postgresql":
-        return (await messages.aaggregate(total=Sum("cost")))["total"] or ZERO
-    return exact_sum([cost async for cost in messages.values_list("cost", flat=True)])

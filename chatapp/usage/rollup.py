@@ -24,7 +24,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 from django.db.models import Sum
 
@@ -284,11 +283,6 @@ def usage_forget_conversation(*, conversation_id: int) -> set[tuple[int, date]]:
         if b.units
     )
     return set(rollup.users)
-
-
-async def ausage_record(*, message: Message) -> None:
-    # A transaction plus a lock: the async ORM has no transactions, so this runs in a thread.
-    await sync_to_async(usage_record)(message=message)
 
 
 ROLLUPS = (UsageDaily, UserUsageDaily, SiteUsageDaily, ConversationUsage, ConversationModelUsage)

@@ -6,8 +6,7 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from chatapp.chat.models import Conversation, Message
-from chatapp.usage.budgets import abudget_check, budget_check, budget_status
+from chatapp.usage.budgets import budget_check, budget_status
 from chatapp.usage.models import BudgetSettings
 from chatapp.usage.periods import day_start, local_today, month_start, next_month_start
 from tests.usage.factories import conversation, reply
@@ -137,19 +136,6 @@ def test_a_reply_that_crosses_the_budget_is_charged_in_full_and_the_next_is_refu
 def test_it_rejects_an_unknown_payer(alice) -> None:
     with pytest.raises(ValueError):
         budget_check(user=alice, paid_by="nobody")
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_the_async_twin_refuses_the_same_way(alice) -> None:
-    alice.operator_monthly_budget = Decimal("0.5")
-    await alice.asave()
-    conv = await Conversation.objects.acreate(owner=alice, title="t", model="m")
-    await Message.objects.acreate(
-        conversation=conv, user=alice, role="assistant", cost=Decimal("0.5"), paid_by="operator"
-    )
-    refusal = await abudget_check(user=alice, paid_by="operator")
-    assert refusal is not None and refusal.spent == Decimal("0.5")
-    assert await abudget_check(user=alice, paid_by="user") is None
 
 
 def test_deleting_conversations_does_not_give_back_budget(alice) -> None:
