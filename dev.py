@@ -4,7 +4,7 @@
     python3 dev.py run     set everything up, start the app at http://localhost:8000
                            (--fake-openrouter: offline, against the stand-in OpenRouter)
     python3 dev.py test    set everything up, run the whole test suite (extra args go to pytest)
-    python3 dev.py lint    ruff and mypy
+    python3 dev.py lint    ruff, mypy and the import rules (import-linter)
 
 Needs nothing but Python 3.11+: it makes .venv, installs the project into it, migrates, and
 runs. Standard library only, because it runs before anything is installed.
@@ -141,6 +141,7 @@ def lint(args: list[str]) -> None:
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
     sh(BIN / "mypy", "chatapp", env=django_env(DJANGO_DEBUG="true"))
+    sh(BIN / "lint-imports")  # the import rules in pyproject.toml (README, "Import rules")
 
 
 COMMANDS = {"run": run, "test": test, "lint": lint}

@@ -36,10 +36,10 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from chatapp.accounts.models import User  # noqa: E402
 from chatapp.chat.models import Message  # noqa: E402
+from chatapp.core.periods import local_today  # noqa: E402
 from chatapp.usage import selectors as s  # noqa: E402
 from chatapp.usage.budgets import budget_check  # noqa: E402
 from chatapp.usage.models import UsageDaily  # noqa: E402
-from chatapp.usage.periods import local_today  # noqa: E402
 from chatapp.usage.rollup import usage_record  # noqa: E402
 
 START, END = "<!-- dashboard:start -->", "<!-- dashboard:end -->"

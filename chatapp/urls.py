@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from chatapp.core.views import healthz, metrics
+from chatapp.chat.views import metrics
+from chatapp.core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from decimal import Decimal
@@ -13,8 +12,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
+from chatapp.accounts.preferences import user_set_favorite_model
 from chatapp.catalog.models import CatalogModel
-from chatapp.chat.conversations import user_set_favorite_model
+from chatapp.catalog.services import catalog_refresh_if_stale
 
 log = logging.getLogger(__name__)
 PER_MILLION = Decimal(1_000_000)
@@ -46,14 +46,7 @@ def picker_entry(row: CatalogModel) -> dict[str, Any]:
 def _refresh_if_stale() -> None:
     """Let the catalogue refresh itself when it is old (the client helper's service)."""
     try:
-        services = importlib.import_module("chatapp.catalog.services")
-    except ImportError:
-        return
-    refresh = getattr(services, "catalog_refresh_if_stale", None)
-    if refresh is None:
-        return
-    try:
-        refresh()
+        catalog_refresh_if_stale()
     except Exception:  # an old list is better than no page: log and carry on
         log.warning("catalogue refresh failed", exc_info=True)
 

@@ -20,7 +20,7 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from chatapp.chat import fanout, services
-from chatapp.chat.generation import Payment, generation_start
+from chatapp.chat.generation import generation_start
 from chatapp.chat.groups import conversation_group, generation_group, user_group
 from chatapp.chat.models import Message
 from chatapp.chat.protocol import (
@@ -235,13 +235,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         for message in exchange.messages:
             await self.hub.publish(topic, self.created_frame(message, client_id))
         assert exchange.reply is not None and exchange.key is not None
-        payment = Payment(exchange.key.api_key, exchange.key.paid_by)
         generation_start(
             reply=exchange.reply,
             conversation=conversation,
             user=self.user,
             history=exchange.history,
-            payment=payment,
+            payment=exchange.key,
         )
         if exchange.created_conversation:  # a new conversation has cost nothing yet
             data = await aconversation_data(conversation, cost=Decimal(0))

@@ -1,7 +1,7 @@
 """Writes the chat page makes outside the websocket: create, rename, delete, settings.
 
 Sending, stopping and regenerating belong to the streaming engine (chat/services.py); these are
-the plain edits a person makes to a conversation, plus their favourite models.
+the plain edits a person makes to a conversation.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from chatapp.chat.requests import apply_routing_defaults
 
 TITLE_MAX = 200
 SYSTEM_PROMPT_MAX = 20_000
-FAVORITES_MAX = 100
 PROVIDER_ORDER_MAX = 20
 PROVIDER_NAME_MAX = 100
 ROUTING_FIELDS = [
@@ -185,13 +184,3 @@ def _apply_settings(
     conversation.model = model
     conversation.system_prompt = system_prompt.strip()
     conversation.parameters = clean_parameters(model_id=model, raw=parameters or {})
-
-
-def user_set_favorite_model(*, user: User, model_id: str, favorite: bool) -> list[str]:
-    """Add or remove a favourite model; return the new list (most recently added first)."""
-    favorites = [m for m in user.favorite_models if m != model_id]
-    if favorite:
-        favorites.insert(0, model_id)
-    user.favorite_models = favorites[:FAVORITES_MAX]
-    user.save(update_fields=["favorite_models"])
-    return list(user.favorite_models)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import redis.asyncio as redis
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -160,8 +161,6 @@ class RedisBus:
     subscriber connection for every topic this process has members of."""
 
     def __init__(self, hub: Hub, url: str) -> None:
-        import redis.asyncio as redis
-
         self.hub = hub
         self.url = url
         # Pub/sub channels are not per database: the database number keeps two deployments
@@ -233,8 +232,6 @@ class RedisBus:
             self.subscribed.setdefault(self._node_channel(), self.hub.loop.create_future())
 
     async def _read_forever(self) -> None:
-        import redis.asyncio as redis
-
         attempt = 0
         first = True
         while True:

@@ -14,22 +14,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 from django.utils import timezone
 
+from chatapp.accounts.keys import ResolvedKey, akey_mark_invalid
 from chatapp.chat import announce, fanout
 from chatapp.chat.checkpoints import checkpointer
 from chatapp.chat.groups import conversation_group, generation_group
+from chatapp.chat.hooks import spend_written
 from chatapp.chat.models import Conversation, Message
 from chatapp.chat.protocol import message_data
 from chatapp.chat.reply_extras import extras_recorder
 from chatapp.chat.requests import reply_options
 from chatapp.chat.tasks import spawn
 from chatapp.chat.titles import title_start_if_new
+from chatapp.core.periods import local_day
 from chatapp.openrouter import (
     ChatMessage,
     ContentDelta,
@@ -51,21 +54,13 @@ COST_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 _running: dict[int, Generation] = {}
 
 
-@dataclass(frozen=True)
-class Payment:
-    """Who pays for a reply and with which key; stays in this process, never on the wire."""
-
-    api_key: str = field(repr=False)
-    paid_by: str
-
-
 def generation_start(
     *,
     reply: Message,
     conversation: Conversation,
     user: Any,
     history: list[ChatMessage],
-    payment: Payment,
+    payment: ResolvedKey,
 ) -> Generation:
     """Start writing `reply` in the background; return at once."""
     generation = Generation(reply, conversation, user, history, payment)
@@ -85,7 +80,7 @@ class Generation:
         conversation: Conversation,
         user: Any,
         history: list[ChatMessage],
-        payment: Payment,
+        payment: ResolvedKey,
     ) -> None:
         self.reply = reply
         self.conversation = conversation
@@ -347,8 +342,6 @@ class Generation:
         """Mark the user's key invalid; return the sentence that tells the person what to do."""
         assert self.error is not None
         if self.payment.paid_by == Message.PaidBy.USER:
-            from chatapp.accounts.keys import akey_mark_invalid
-
             await akey_mark_invalid(user=self.user, api_key=self.payment.api_key)
             return self.error.message
         # The site's key was refused: the person can only tell the admin, or use their own.
@@ -417,8 +410,6 @@ _rollup_task: asyncio.Task[None] | None = None
 async def record_spend(reply: Message) -> None:
     """Have the usage rollups catch up with a cost written by QuerySet.update (no signal)."""
     global _rollup_task
-    from chatapp.usage.periods import local_day
-
     key = (reply.user_id, local_day(reply.created_at))
     _rollups_due.setdefault(key, set()).add(reply.conversation_id)
     if not _rollups_running():
@@ -460,12 +451,10 @@ async def _refresh_rollups() -> None:
 
 
 def _refresh_bucket(key: tuple[int, Any], conversations: set[int]) -> None:
-    from django.db import close_old_connections
-
-    from chatapp.usage.rollup import usage_day_refresh
-
     try:
-        usage_day_refresh(user_id=key[0], day=key[1], conversation_ids=conversations)
+        spend_written.send(
+            sender=Message, user_id=key[0], day=key[1], conversation_ids=conversations
+        )
     except Exception:
         close_old_connections()  # drop a broken connection; the next call opens a new one
         raise

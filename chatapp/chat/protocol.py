@@ -7,6 +7,8 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
+from django.db.models import Sum
+
 if TYPE_CHECKING:
     from chatapp.chat.models import Conversation, Message
 
@@ -209,8 +211,6 @@ def conversation_data(conv: Conversation, *, cost: Decimal | None = None) -> Con
     if cost is None and hasattr(conv, "total_cost"):  # annotated: None means nothing spent
         cost = conv.total_cost or Decimal(0)
     if cost is None:
-        from django.db.models import Sum
-
         cost = conv.messages.aggregate(total=Sum("cost"))["total"]
     return _conversation_data(conv, cost)
 
@@ -221,8 +221,6 @@ async def aconversation_data(
     if cost is None and hasattr(conv, "total_cost"):  # annotated: None means nothing spent
         cost = conv.total_cost or Decimal(0)
     if cost is None:
-        from django.db.models import Sum
-
         cost = (await conv.messages.aaggregate(total=Sum("cost")))["total"]
     return _conversation_data(conv, cost)
 

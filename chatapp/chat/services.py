@@ -18,6 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from chatapp.accounts.keys import ResolvedKey, no_key_reason, resolve_api_key
+from chatapp.chat.hooks import reply_refusal
 from chatapp.chat.models import Conversation, Message
 from chatapp.chat.protocol import ErrorCode
 from chatapp.chat.requests import (
@@ -28,7 +30,6 @@ from chatapp.chat.requests import (
 )
 
 if TYPE_CHECKING:
-    from chatapp.accounts.keys import ResolvedKey
     from chatapp.openrouter import ChatMessage
 
 NOT_FOUND = "There is no such conversation or message. It may have been deleted."
@@ -124,15 +125,12 @@ def branch_history(*, conversation: Conversation, leaf_id: int | None) -> list[C
 
 def key_for_generation(*, user: Any) -> ResolvedKey:
     """Return the key that pays for a reply, or refuse: no usable key, or the budget is spent."""
-    from chatapp.accounts.keys import no_key_reason, resolve_api_key
-    from chatapp.usage.budgets import budget_check
-
     key = resolve_api_key(user)
     if key is None:
         raise ChatRefusal("no_key", no_key_reason(user))
-    refusal = budget_check(user=user, paid_by=key.paid_by)
+    refusal = reply_refusal(user=user, paid_by=key.paid_by)
     if refusal is not None:
-        raise ChatRefusal("over_budget", refusal.message)
+        raise ChatRefusal("over_budget", refusal)
     return key
 
 

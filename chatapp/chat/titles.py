@@ -27,7 +27,7 @@ from chatapp.openrouter import (
 )
 
 if TYPE_CHECKING:
-    from chatapp.chat.generation import Payment
+    from chatapp.accounts.keys import ResolvedKey
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def _clean(raw: str) -> str:
 
 
 async def title_start_if_new(
-    *, conversation: Conversation, reply: Message, user: Any, payment: Payment, first_text: str
+    *, conversation: Conversation, reply: Message, user: Any, payment: ResolvedKey, first_text: str
 ) -> bool:
     """Name `conversation` if this was its first reply; return whether the conversation was
     announced (a title model's answer is announced later, once it is in).
@@ -114,7 +114,7 @@ def _warn_unavailable(model: str, why: str) -> None:
 
 
 async def atitle_generate(
-    *, conversation: Conversation, first: str, user: Any, payment: Payment, model: str
+    *, conversation: Conversation, first: str, user: Any, payment: ResolvedKey, model: str
 ) -> str:
     """Ask `model` for a title (its call stored as a "title" message), save it."""
     title = ""
@@ -141,7 +141,7 @@ async def _title_save(conversation: Conversation, title: str) -> bool:
 
 
 async def _ask_model(
-    *, conversation: Conversation, first: str, user: Any, payment: Payment, model: str
+    *, conversation: Conversation, first: str, user: Any, payment: ResolvedKey, model: str
 ) -> str:
 
     parts: list[str] = []

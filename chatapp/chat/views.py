@@ -12,12 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from chatapp.accounts.keys import no_key_reason, resolve_api_key
 from chatapp.catalog.models import CatalogModel
 from chatapp.catalog.providers import ProvidersUnavailable, model_providers
-from chatapp.chat import selectors
+from chatapp.chat import fanout, selectors
 from chatapp.chat.conversations import (
     PARAMETERS,
     SettingsError,
@@ -223,3 +224,14 @@ def providers(request: HttpRequest) -> JsonResponse:
     except ProvidersUnavailable as error:
         return _refused(str(error), status=502)
     return JsonResponse({"model": model_id, "providers": found})
+
+
+@never_cache
+@require_GET
+async def metrics(request: HttpRequest) -> HttpResponse:
+    """This process's delivery counts, in Prometheus' text format (no personal data)."""
+    lines = []
+    for name, value in fanout.counters().items():
+        metric = f"chatapp_fanout_{name}_total"
+        lines += [f"# TYPE {metric} counter", f"{metric} {value}"]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import redis.asyncio as redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
@@ -33,8 +34,6 @@ async def abus_answers() -> bool:
     url = settings.REDIS_URL
     if not url:
         return True  # one process: frames never leave it
-    import redis.asyncio as redis
-
     client = redis.Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT)
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):

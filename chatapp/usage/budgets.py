@@ -1,4 +1,4 @@
-"""Monthly budgets, checked before every generation (the engine calls budget_check).
+"""Monthly budgets, checked before every generation (chat asks through chat.hooks.reply_payable).
 
 Two budgets, each on one payer's spend in the current calendar month (operator's time zone):
 - "operator": what an admin allows a user to spend on the operator key — the user's own
@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from chatapp.chat.models import Message
+from chatapp.core.periods import local_today, month_bounds, month_start, next_month_start
 from chatapp.usage.models import BudgetSettings, DeletedSpend
 from chatapp.usage.money import (
     cost_sums,
@@ -27,7 +28,6 @@ from chatapp.usage.money import (
     units_to_usd,
     usd_short,
 )
-from chatapp.usage.periods import local_today, month_bounds, month_start, next_month_start
 
 PAYERS = (Message.PaidBy.USER, Message.PaidBy.OPERATOR)
 

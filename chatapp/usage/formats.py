@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from chatapp.usage.money import ZERO, usd_text
 
 __all__ = ["ZERO", "average", "moment", "money", "percent"]
-from chatapp.usage.periods import local_zone
+from chatapp.core.periods import local_zone
 
 AVERAGE_PLACES = Decimal("0.000001")
 

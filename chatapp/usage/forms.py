@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 
 from chatapp.accounts.models import User
-from chatapp.usage.periods import local_today
+from chatapp.core.periods import local_today
 from chatapp.usage.selectors import Filters
 
 MAX_RANGE_DAYS = 366

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from chatapp.chat.models import Message
+from chatapp.core.periods import day_bounds, local_zone
 from chatapp.usage.models import (
     ConversationModelUsage,
     ConversationUsage,
@@ -37,7 +38,6 @@ from chatapp.usage.models import (
     UserUsageDaily,
 )
 from chatapp.usage.money import cost_columns, cost_sums, summed_units, usd_to_units
-from chatapp.usage.periods import day_bounds, local_zone
 
 # Fields of a Message that change what the rollup holds.
 COUNTED_FIELDS = frozenset(

@@ -21,7 +21,7 @@ from django.db.models import Max, Model
 
 from chatapp.accounts.models import User
 from chatapp.chat.models import Conversation, Message
-from chatapp.usage.periods import local_zone
+from chatapp.core.periods import local_zone
 from chatapp.usage.rollup import usage_rollup_rebuild
 
 PER_MILLION = Decimal("0.000001")

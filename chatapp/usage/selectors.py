@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 
 from chatapp.accounts.models import User
 from chatapp.chat.models import Conversation, Message
+from chatapp.core.periods import day_bounds, local_today
 from chatapp.usage.models import (
     ConversationModelUsage,
     ConversationUsage,
@@ -32,7 +33,6 @@ from chatapp.usage.money import (
     units_to_usd,
     usd_to_units,
 )
-from chatapp.usage.periods import day_bounds, local_today
 
 OTHER = "Other"
 TABLE_LIMIT = 100

@@ -1,16 +1,20 @@
-"""Keep the rollups in step with every save that changes spend, and with deletions."""
+"""Keep the rollups in step with every save that changes spend, and with deletions; refuse a
+reply whose budget is spent (chat asks through `chat.hooks.reply_payable`)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from chatapp.accounts.models import User
+from chatapp.chat.hooks import reply_payable, spend_written
 from chatapp.chat.models import Conversation, Message
+from chatapp.core.periods import local_day
+from chatapp.usage.budgets import budget_check
 from chatapp.usage.models import DeletedSpend
-from chatapp.usage.periods import local_day
 from chatapp.usage.rollup import COUNTED_FIELDS, usage_day_refresh, usage_forget_conversation
 
 
@@ -70,3 +74,16 @@ def _forget_conversation(sender: type[Conversation], instance: Conversation, **k
 @receiver(post_delete, sender=User, dispatch_uid="usage_forget_user")
 def _forget_user(sender: type[User], instance: User, **kwargs: Any) -> None:
     DeletedSpend.objects.filter(user_id=instance.pk).delete()
+
+
+@receiver(reply_payable, dispatch_uid="usage_budget_check")
+def _budget_refusal(sender: Any, *, user: Any, paid_by: str, **kwargs: Any) -> str | None:
+    refusal = budget_check(user=user, paid_by=paid_by)
+    return refusal.message if refusal is not None else None
+
+
+@receiver(spend_written, dispatch_uid="usage_spend_written")
+def _spend_written(
+    sender: Any, *, user_id: int, day: date, conversation_ids: set[int], **kwargs: Any
+) -> None:
+    usage_day_refresh(user_id=user_id, day=day, conversation_ids=conversation_ids)

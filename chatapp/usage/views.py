@@ -16,14 +16,16 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from chatapp.accounts.keys import resolve_api_key
 from chatapp.accounts.models import User
 from chatapp.chat.models import Message
+from chatapp.chat.selectors import conversation_get
+from chatapp.core.periods import local_today, next_month_start
 from chatapp.usage import exports
 from chatapp.usage.budgets import budget_status
 from chatapp.usage.chart import chart_svg, spend_chart
 from chatapp.usage.estimate import cost_estimate, estimate_data, with_budget
 from chatapp.usage.forms import CostFilterForm, default_filters
-from chatapp.usage.periods import local_today, next_month_start
 from chatapp.usage.selectors import (
     OTHER,
     Filters,
@@ -196,9 +198,6 @@ def my_usage(request: HttpRequest) -> HttpResponse:
 @login_required
 def estimate(request: HttpRequest) -> JsonResponse:
     """What the draft in the composer would cost if sent now (the page asks as people type)."""
-    from chatapp.accounts.keys import resolve_api_key
-    from chatapp.chat.selectors import conversation_get
-
     try:
         body = json.loads(request.body or b"{}")
         conversation_id, parent_id = body.get("conversation"), body.get("parent")

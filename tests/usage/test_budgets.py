@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
+from chatapp.core.periods import day_start, local_today, month_start, next_month_start
 from chatapp.usage.budgets import budget_check, budget_status
 from chatapp.usage.models import BudgetSettings
-from chatapp.usage.periods import day_start, local_today, month_start, next_month_start
 from tests.usage.factories import conversation, reply
 
 pytestmark = pytest.mark.django_db

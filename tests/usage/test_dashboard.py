@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from chatapp.accounts.models import User
 from chatapp.chat.models import Message
-from chatapp.usage.periods import day_start, local_today
+from chatapp.core.periods import day_start, local_today
 from tests.usage.factories import conversation, reply
 from tests.usage.pages import card, csv_rows, table
 

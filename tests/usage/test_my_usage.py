@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from chatapp.usage.periods import local_today, next_month_start
+from chatapp.core.periods import local_today, next_month_start
 from tests.usage.factories import conversation, reply
 from tests.usage.pages import card, table
 

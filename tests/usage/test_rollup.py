@@ -15,8 +15,8 @@ from hypothesis.extra.django import TestCase
 
 from chatapp.accounts.models import User
 from chatapp.chat.models import Conversation, Message
+from chatapp.core.periods import day_start, local_today
 from chatapp.usage.models import UsageDaily
-from chatapp.usage.periods import day_start, local_today
 from chatapp.usage.rollup import usage_record, usage_rollup_drift
 from chatapp.usage.selectors import (
     Filters,

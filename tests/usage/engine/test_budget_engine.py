@@ -9,8 +9,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chatapp.chat.models import Conversation, Message
+from chatapp.core.periods import local_today, next_month_start
 from chatapp.usage.models import BudgetSettings
-from chatapp.usage.periods import local_today, next_month_start
 from tests.chat.frames import MODEL, chat_calls, send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

@@ -1,4 +1,5 @@
-"""Days and months in the operator's time zone (settings.TIME_ZONE)."""
+"""Days and months in the operator's time zone (settings.TIME_ZONE), for every app that counts by
+calendar day or month (the rollups, budgets, the dashboard, the engine's rollup queue)."""
 
 from __future__ import annotations
 
