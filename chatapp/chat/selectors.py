@@ -42,7 +42,8 @@ def conversation_sidebar(*, user: Any, include: int | None = None) -> list[Conve
     return list(rows[:SIDEBAR_LIMIT])
 
 
-def conversation_get(*, user: Any, pk: int) -> Conversation | None:
+def conversation_find(*, user: Any, pk: int) -> Conversation | None:
+    """Return the user's conversation `pk`, or None (services.conversation_get refuses instead)."""
     return conversations_for(user=user).filter(pk=pk).first()
 
 

@@ -72,6 +72,7 @@ class Exchange:
 
 
 def conversation_get(*, user: Any, pk: int) -> Conversation:
+    """Return the user's conversation `pk`, or refuse with `not_found` (the socket's answer)."""
     try:
         return Conversation.objects.get(pk=pk, owner=user)
     except Conversation.DoesNotExist:

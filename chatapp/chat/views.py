@@ -117,7 +117,7 @@ def default_model(user: Any) -> str:
 
 
 def _owned(request: HttpRequest, pk: int) -> Conversation:
-    conv = selectors.conversation_get(user=request.user, pk=pk)
+    conv = selectors.conversation_find(user=request.user, pk=pk)
     if conv is None:
         raise Http404("No such conversation.")
     return conv

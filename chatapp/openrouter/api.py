@@ -10,7 +10,7 @@ import httpx
 
 from chatapp.openrouter import http
 from chatapp.openrouter.errors import ConnectionFailed, error_for_status
-from chatapp.openrouter.events import Generation, KeyInfo, ModelEndpoint
+from chatapp.openrouter.events import GenerationInfo, KeyInfo, ModelEndpoint
 
 
 async def _arequest(
@@ -33,13 +33,13 @@ def _data(response: httpx.Response) -> Any:
     return body.get("data", body)
 
 
-async def aget_generation(*, api_key: str, generation_id: str) -> Generation | None:
+async def aget_generation(*, api_key: str, generation_id: str) -> GenerationInfo | None:
     """Return what a generation cost, or None while OpenRouter does not have it yet (404)."""
     response = await _arequest("GET", "/generation", api_key=api_key, params={"id": generation_id})
     if response.status_code == 404:
         return None
     data = _data(response)
-    return Generation(
+    return GenerationInfo(
         id=str(data.get("id") or generation_id),
         total_cost=_money(data.get("total_cost")),
         prompt_tokens=_int(data.get("tokens_prompt")),

@@ -69,7 +69,7 @@ StreamEvent = ContentDelta | ReasoningDelta | Usage | Citations | Finish | Strea
 
 
 @dataclass(frozen=True, slots=True)
-class Generation:
+class GenerationInfo:
     """`GET /generation`: what a finished (or cancelled) generation cost."""
 
     id: str

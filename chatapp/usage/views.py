@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from chatapp.accounts.keys import resolve_api_key
 from chatapp.accounts.models import User
 from chatapp.chat.models import Message
-from chatapp.chat.selectors import conversation_get
+from chatapp.chat.selectors import conversation_find
 from chatapp.core.periods import local_today, next_month_start
 from chatapp.usage import exports
 from chatapp.usage.budgets import budget_status
@@ -206,7 +206,7 @@ def estimate(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "Send {model, draft, conversation, parent}."}, status=400)
     conversation = None
     if conversation_id is not None:
-        conversation = conversation_get(user=request.user, pk=_int(conversation_id))
+        conversation = conversation_find(user=request.user, pk=_int(conversation_id))
         if conversation is None:
             return JsonResponse({"error": "No such conversation."}, status=404)
     found = cost_estimate(
