@@ -16,7 +16,11 @@
     choice: new Map(), // parent key → chosen child id
     views: new Map(), // id → view
     streaming: null, // id of the reply that is streaming
-    pending: new Map(), // client_id → {content, view}
+    pending: new Map(), // client_id → {content, model, view, queued}: the outbox, oldest first
+    inflight: null, // client_id of the send handed to the socket, until its reply is announced
+    synced: false, // the socket is open and the snapshot after it arrived (or nothing to sync)
+    stopWanted: false, // Stop was pressed while the socket was down
+    signedOut: false,
     stick: true,
   };
 
@@ -214,17 +218,29 @@
       return;
     }
     const done = m.status !== "streaming";
+    const explained = m.status === "error" || m.status === "interrupted"; // its own button below
     if (done && m.content) actions += '<button type="button" class="icon copy-reply" aria-label="Copy reply" title="Copy">' + ICONS.copy + "</button>";
-    if (done && isLastReply && m.status !== "error") actions += '<button type="button" class="icon regenerate" aria-label="Regenerate" title="Regenerate">' + ICONS.regenerate + "</button>";
+    if (done && isLastReply && !explained) actions += '<button type="button" class="icon regenerate" aria-label="Regenerate" title="Regenerate">' + ICONS.regenerate + "</button>";
     view.actions.innerHTML = actions;
     view.meta.innerHTML = metaHtml(m);
     C.replyExtras.renderSources(view, m);
     C.replyExtras.renderNotice(view, m, m.id === state.trimmedNotice, modelName(m.model_used || m.model));
-    view.error.hidden = m.status !== "error";
-    if (m.status === "error") {
-      view.error.querySelector(".msg-error-text").textContent =
-        m.error_text || "The model could not answer this time. Try again, or pick another model.";
-    }
+    renderExplanation(view, m, explained);
+  }
+
+  const EXPLAIN = {
+    error: ["The model could not answer this time. Try again, or pick another model.", "Retry"],
+    interrupted: ["The server stopped while this reply was being written; the text saved so far is kept. Press Regenerate to try again.", "Regenerate"],
+  };
+
+  /** Why a reply failed or was cut off (the server's sentence), with the button that tries again. */
+  function renderExplanation(view, m, explained) {
+    view.error.hidden = !explained;
+    if (!explained) return;
+    const [fallback, action] = EXPLAIN[m.status];
+    view.error.classList.toggle("notice", m.status === "interrupted");
+    view.error.querySelector(".msg-error-text").textContent = m.error_text || fallback;
+    view.error.querySelector(".retry").textContent = action;
   }
 
   function metaHtml(m) {
@@ -339,6 +355,7 @@
 
   const handlers = {
     snapshot(f) {
+      state.synced = true;
       for (const m of f.messages) {
         if (m.status === "streaming") addMessage(m);
         else handlers.done({ message: m }); // it ended while this tab was away
@@ -348,6 +365,8 @@
       else if (state.streaming && state.messages.get(state.streaming).status !== "streaming") setStreaming(null);
       renderPath();
       for (const m of f.messages) schedule(m.id);
+      sendWantedStop();
+      flushOutbox();
     },
     message_created(f) {
       adoptConversation(f.conversation);
@@ -358,7 +377,9 @@
         setStreaming(m.id);
         state.stick = true;
       }
+      if (m.role === "assistant" && f.client_id === state.inflight) state.inflight = null;
       renderPath();
+      flushOutbox();
     },
     delta(f) {
       const m = state.messages.get(f.message);
@@ -383,19 +404,27 @@
       renderPath();
       if (view) renderBody(m, false);
       document.dispatchEvent(new CustomEvent("chat:reply-done", { detail: m }));
+      flushOutbox();
     },
     conversation_updated(f) {
       updateConversation(f.conversation);
     },
     error(f) {
-      if (f.client_id && state.pending.has(f.client_id)) {
-        const pending = state.pending.get(f.client_id);
-        if (!input.value) input.value = pending.content;
-        dropPending(f.client_id);
+      // A refused frame says which send it was; a rate limit or size cap, refused before the
+      // frame was read, cannot: it can only be the send waiting for its answer.
+      const unread = !f.client_id && (f.code === "rate_limited" || f.code === "too_large");
+      const clientId = unread ? state.inflight : f.client_id;
+      if (clientId && state.pending.has(clientId)) {
+        restoreToComposer(state.pending.get(clientId).content);
+        dropPending(clientId);
+        socket.forget(clientId);
         renderPath();
       }
+      if (clientId && clientId === state.inflight) state.inflight = null;
+      if (f.code === "not_found" && !f.client_id && state.conv && f.conversation === state.conv.id) state.synced = true;
       if (f.code === "no_key") showNoKey(f.message);
       else showComposerError(f.message);
+      flushOutbox();
     },
   };
 
@@ -427,19 +456,26 @@
     subscribe();
   }
 
-  function onStatus(status, seconds) {
-    const bar = $("connection");
-    if (status === "open") {
-      bar.hidden = true;
-      return;
-    }
-    bar.hidden = false;
-    bar.textContent = status === "denied"
-      ? "Your session has ended. Log in again to keep chatting."
-      : "Connection lost. Reconnecting" + (seconds ? " in " + seconds + " s" : "") + "… Your messages are kept and sent when it is back.";
+  function onOpen() {
+    state.synced = !state.conv; // else once the snapshot has said what is streaming now
+    subscribe();
+    flushOutbox();
   }
 
-  const socket = new C.ChatSocket(data.urls.socket, { onFrame: onFrame, onOpen: subscribe, onStatus: onStatus });
+  function onStatus(status, info) {
+    const offline = status !== "open";
+    $("chat-main").classList.toggle("offline", offline);
+    input.placeholder = offline ? OFFLINE_PLACEHOLDER : PLACEHOLDER;
+    if (offline) state.synced = false;
+    if (status === "signed_out") info = Object.assign({}, info, { restored: signedOut() });
+    banner.show(status, info);
+    renderPending();
+  }
+
+  const PLACEHOLDER = input.placeholder;
+  const OFFLINE_PLACEHOLDER = "Not connected — what you send now waits and goes out once the connection is back";
+  const banner = new C.ConnectionBanner($("connection"), () => socket.reconnectNow());
+  const socket = new C.ChatSocket(data.urls.socket, { onFrame: onFrame, onOpen: onOpen, onStatus: onStatus }, { probeUrl: data.urls.search + "?q=" });
 
   // --- composer --------------------------------------------------------------------------------
 
@@ -454,40 +490,110 @@
     $("nokey").hidden = false;
   }
 
+  /** Put text that was not sent back in the message box, before what is typed there now. */
+  function restoreToComposer(text) {
+    input.value = input.value.trim() ? text + "\n\n" + input.value : text;
+    autosize();
+  }
+
+  // --- the outbox: a message is never dropped ---------------------------------------------------
+  // Enter always takes the message. It goes out at once when it can; otherwise it waits in the
+  // transcript, saying what it waits for (the connection, the reply still being written), and
+  // goes out exactly once when it can: one at a time, each after the previous one's reply has
+  // started, so a second one is never refused as "busy". Once handed to the socket it is
+  // socket.js's to resend after a reconnect, under the same client_id (a no-op on the server).
+
   function dropPending(clientId) {
     const pending = state.pending.get(clientId);
     if (pending) pending.view.remove();
     state.pending.delete(clientId);
+    renderPending();
   }
 
-  function pendingBubble(content) {
+  function pendingBubble(content, clientId) {
     const el = document.createElement("article");
     el.className = "msg user pending";
-    el.innerHTML = '<div class="bubble"></div>';
+    el.dataset.clientId = clientId;
+    el.innerHTML = '<div class="bubble"></div><p class="pending-note"><span class="pending-text"></span>' +
+      '<button type="button" class="link pending-cancel">Don\'t send</button></p>';
     el.firstChild.textContent = content;
     return el;
   }
 
-  function send() {
-    const content = input.value.trim();
-    if (!content || state.streaming) return;
-    if (!data.key.ok) { showNoKey(data.key.reason); return; }
-    showComposerError("");
-    const last = path().slice(-1)[0];
-    const clientId = uuid();
-    state.pending.set(clientId, { content: content, view: pendingBubble(content) });
+  function canSendNow() {
+    return socket.isOpen() && state.synced && !state.streaming && !state.inflight;
+  }
+
+  function flushOutbox() {
+    if (canSendNow()) {
+      const next = [...state.pending].find(([, p]) => p.queued);
+      if (next) dispatch(next[0], next[1]);
+    }
+    renderPending();
+  }
+
+  function dispatch(clientId, pending) {
+    const last = path().slice(-1)[0]; // now, not when it was typed: after the reply it waited for
+    pending.queued = false;
+    state.inflight = clientId;
     socket.send({
       type: "send", conversation: state.conv ? state.conv.id : null, client_id: clientId,
-      content: content, model: state.model, parent: last ? last.id : null,
+      content: pending.content, model: pending.model, parent: last ? last.id : null,
     });
+  }
+
+  /** Say on each waiting message what it waits for; tell the banner how many wait. */
+  function renderPending() {
+    const online = socket.isOpen() && state.synced;
+    for (const pending of state.pending.values()) {
+      const el = pending.view;
+      el.classList.toggle("queued", pending.queued);
+      el.querySelector(".pending-cancel").hidden = !pending.queued;
+      el.querySelector(".pending-text").textContent = !online ? "Not sent yet: it goes out once the connection is back."
+        : !pending.queued ? "Sending…"
+        : state.streaming ? "Waits for the reply above to finish, then goes out."
+        : "Next in line.";
+    }
+    banner.waiting(state.pending.size, state.stopWanted);
+  }
+
+  function cancelQueued(clientId) {
+    const pending = state.pending.get(clientId);
+    if (!pending || !pending.queued) return;
+    restoreToComposer(pending.content);
+    dropPending(clientId);
+    renderPath();
+    input.focus();
+  }
+
+  function send() {
+    const content = input.value.trim();
+    if (!content) return;
+    if (state.signedOut) {
+      showComposerError("You were signed out, so this was not sent. Sign in again (the link above); your text stays here.");
+      return;
+    }
+    if (!data.key.ok) { showNoKey(data.key.reason); return; }
+    showComposerError("");
+    const clientId = uuid();
+    state.pending.set(clientId, { content: content, model: state.model, view: pendingBubble(content, clientId), queued: true });
     input.value = "";
     autosize();
     state.stick = true;
+    flushOutbox();
     renderPath();
   }
 
   function stop() {
-    if (state.conv && state.streaming) socket.raw({ type: "stop", conversation: state.conv.id });
+    if (!state.conv || !state.streaming) return;
+    if (socket.raw({ type: "stop", conversation: state.conv.id })) return;
+    state.stopWanted = true; // sent after the reconnect, if the reply is still being written
+    renderPending();
+  }
+
+  function sendWantedStop() {
+    if (state.stopWanted && state.streaming) socket.raw({ type: "stop", conversation: state.conv.id });
+    state.stopWanted = false;
   }
 
   function regenerate(id) {
@@ -495,6 +601,39 @@
     showComposerError("");
     socket.send({ type: "regenerate", conversation: state.conv.id, message: id, client_id: uuid(), model: state.model });
   }
+
+  // --- signed out: nothing more is sent; what was not sent goes back in the box -----------------
+
+  const DRAFT = "chatapp.draft";
+
+  function signedOut() {
+    state.signedOut = true;
+    const unsent = [...state.pending.values()].map((p) => p.content);
+    for (const clientId of [...state.pending.keys()]) dropPending(clientId);
+    socket.drain();
+    state.inflight = null;
+    if (unsent.length) restoreToComposer(unsent.join("\n\n"));
+    renderPath();
+    saveDraft();
+    return unsent.length;
+  }
+
+  // Kept for this tab across the trip to the login page (which comes back here), then dropped.
+  function saveDraft() {
+    try {
+      if (input.value.trim()) sessionStorage.setItem(DRAFT, JSON.stringify({ path: window.location.pathname, text: input.value }));
+    } catch (e) { /* storage blocked: the text stays in the box until the tab is closed */ }
+  }
+
+  function restoreDraft() {
+    try {
+      const draft = JSON.parse(sessionStorage.getItem(DRAFT) || "null");
+      sessionStorage.removeItem(DRAFT);
+      if (draft && draft.path === window.location.pathname && !input.value) input.value = draft.text;
+    } catch (e) { /* storage blocked or garbled: nothing to restore */ }
+  }
+
+  window.addEventListener("pagehide", () => { if (state.signedOut) saveDraft(); });
 
   function autosize() {
     input.style.height = "auto";
@@ -570,6 +709,7 @@
     if (!button || !article) return;
     const m = state.messages.get(Number(article.dataset.id));
     if (button.classList.contains("copy-code")) return copyCode(button);
+    if (button.classList.contains("pending-cancel")) return cancelQueued(article.dataset.clientId);
     if (!m) return;
     if (button.classList.contains("regenerate") || button.classList.contains("retry")) regenerate(m.id);
     else if (button.classList.contains("copy-reply") || button.classList.contains("copy-message")) copyText(m.content, button);
@@ -638,7 +778,11 @@
   }
 
   function startEdit(m) {
-    if (state.streaming || !state.conv) return;
+    if (!state.conv) return;
+    if (state.streaming) {
+      showComposerError("A reply is still being written. Wait for it to finish, or stop it, before editing a message.");
+      return;
+    }
     const view = viewFor(m);
     const box = document.createElement("form");
     box.className = "edit-box";
@@ -865,6 +1009,7 @@
     $("conv-cost").textContent = money(state.conv.cost);
   }
   if (!data.key.ok) showNoKey(data.key.reason);
+  restoreDraft();
   renderPath();
   picker.load().then(() => {
     for (const m of state.messages.values()) if (state.views.has(m.id)) renderChrome(m, m === lastReply(path()));
