@@ -107,9 +107,12 @@ def page_faults(errors: list[str]) -> list[str]:
     return [e for e in errors if not any(noise in e for noise in OUTAGE_NOISE)]
 
 
-def reply_done(page: Any) -> None:
-    expect(page.get_by_role("button", name="Send")).to_be_visible(timeout=15_000)
-    expect(page.locator("article.msg.assistant.streaming")).to_have_count(0)
+def replies_done(page: Any, count: int) -> None:
+    """Wait until `count` replies are shown, none of them streaming, and nothing waits to go."""
+    finished = page.locator("article.msg.assistant:not(.streaming)")
+    expect(finished).to_have_count(count, timeout=15_000)
+    expect(page.locator("article.msg.assistant.streaming, article.msg.pending")).to_have_count(0)
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
 
 
 def test_a_message_sent_during_an_outage_waits_in_view_and_is_sent_once_on_reconnect(
@@ -122,7 +125,7 @@ def test_a_message_sent_during_an_outage_waits_in_view_and_is_sent_once_on_recon
 ):
     open_chat(page, outage_app, user)
     send(page, "Hello before the outage")
-    reply_done(page)
+    replies_done(page, 1)
 
     outage_app.stop()
     banner = page.locator("#connection")
@@ -152,7 +155,7 @@ def test_a_message_sent_during_an_outage_waits_in_view_and_is_sent_once_on_recon
     expect(banner).to_be_hidden(timeout=RECONNECTED)
     expect(page.locator("article.msg.user.pending")).to_have_count(0)
     expect(page.locator("article.msg.user").last).to_have_text(re.compile(queued_text))
-    reply_done(page)
+    replies_done(page, 2)
     assert len(chat_calls(fake_openrouter, queued_text)) == 1
     stored = outage_app.query(
         "import json\nfrom chatapp.chat.models import Message\n"
@@ -173,9 +176,7 @@ def test_enter_while_a_reply_streams_queues_the_message_until_the_reply_ends(
     queued = page.locator("article.msg.user.queued")
     expect(queued).to_contain_text("Waits for the reply above to finish, then goes out.")
     expect(page.get_by_role("textbox", name="Message")).to_have_value("")
-    reply_done(page)
-    expect(page.locator("article.msg.assistant")).to_have_count(2)
-    reply_done(page)
+    replies_done(page, 2)
     assert len(chat_calls(fake_openrouter, follow_up)) == 1
     assert page_errors == []
 
@@ -252,7 +253,7 @@ def test_a_reply_interrupted_while_the_tab_was_away_shows_why_and_no_stop_after_
     explanation.get_by_role("button", name="Regenerate").click()
     expect(page.get_by_role("group", name="Versions")).to_contain_text("2/2")
     page.get_by_role("button", name="Stop").click()  # the same long story again: enough
-    reply_done(page)
+    replies_done(page, 1)  # one version of the reply is shown at a time
     assert page_faults(page_errors) == []
 
 
@@ -261,7 +262,7 @@ def test_signed_out_elsewhere_the_page_says_so_links_to_sign_in_and_keeps_the_te
 ):
     open_chat(page, outage_app, user)
     send(page, "Hello")
-    reply_done(page)
+    replies_done(page, 1)
     conversation_path = page.evaluate("location.pathname")
     sockets: list[Any] = []
     page.on("websocket", lambda ws: sockets.append(ws))
