@@ -465,7 +465,7 @@
   function onStatus(status, info) {
     const offline = status !== "open";
     $("chat-main").classList.toggle("offline", offline);
-    input.placeholder = offline ? OFFLINE_PLACEHOLDER : PLACEHOLDER;
+    input.placeholder = status === "signed_out" ? SIGNED_OUT_PLACEHOLDER : offline ? OFFLINE_PLACEHOLDER : PLACEHOLDER;
     if (offline) state.synced = false;
     if (status === "signed_out") info = Object.assign({}, info, { restored: signedOut() });
     banner.show(status, info);
@@ -473,7 +473,8 @@
   }
 
   const PLACEHOLDER = input.placeholder;
-  const OFFLINE_PLACEHOLDER = "Not connected — what you send now waits and goes out once the connection is back";
+  const OFFLINE_PLACEHOLDER = "Message — sent once reconnected";
+  const SIGNED_OUT_PLACEHOLDER = "Signed out — sign in again to send";
   const banner = new C.ConnectionBanner($("connection"), () => socket.reconnectNow());
   const socket = new C.ChatSocket(data.urls.socket, { onFrame: onFrame, onOpen: onOpen, onStatus: onStatus }, { probeUrl: data.urls.search + "?q=" });
 
@@ -549,7 +550,7 @@
       const el = pending.view;
       el.classList.toggle("queued", pending.queued);
       el.querySelector(".pending-cancel").hidden = !pending.queued;
-      el.querySelector(".pending-text").textContent = !online ? "Not sent yet: it goes out once the connection is back."
+      el.querySelector(".pending-text").textContent = !online ? "Not sent yet: it goes out once reconnected."
         : !pending.queued ? "Sending…"
         : state.streaming ? "Waits for the reply above to finish, then goes out."
         : "Next in line.";

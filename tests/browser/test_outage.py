@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import (
     ROOT,
     LiveApp,
@@ -132,19 +133,21 @@ def test_a_message_sent_during_an_outage_waits_in_view_and_is_sent_once_on_recon
     expect(banner).to_contain_text("Not connected to the server.")
     expect(banner.get_by_role("button", name="Reconnect now")).to_be_visible()
     box = page.get_by_role("textbox", name="Message")
-    expect(box).to_have_attribute("placeholder", re.compile("^Not connected"))
+    expect(box).to_have_attribute("placeholder", "Message — sent once reconnected")
 
     queued_text = "Written while the server was away"
     send(page, queued_text)
     queued = page.locator("article.msg.user.queued")
     expect(queued).to_contain_text(queued_text)
-    expect(queued).to_contain_text("Not sent yet: it goes out once the connection is back.")
+    expect(queued).to_contain_text("Not sent yet: it goes out once reconnected.")
     expect(box).to_have_value("")
     expect(banner).to_contain_text("1 message waits below")
     screenshot(page, "outage-composer-light")
+    assert_accessible(page)
     page.emulate_media(color_scheme="dark")
     page.wait_for_timeout(300)  # let the colour transitions finish before the picture
     screenshot(page, "outage-composer-dark")
+    assert_accessible(page)
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(300)  # and the sidebar slide away
     screenshot(page, "outage-composer-phone")
@@ -249,6 +252,7 @@ def test_a_reply_interrupted_while_the_tab_was_away_shows_why_and_no_stop_after_
     shown = " ".join(reply.locator(".md").inner_text().split())
     assert shown == " ".join(stored["content"].split())
     screenshot(page, "outage-reply-interrupted")
+    assert_accessible(page)
 
     explanation.get_by_role("button", name="Regenerate").click()
     expect(page.get_by_role("group", name="Versions")).to_contain_text("2/2")
@@ -280,6 +284,7 @@ def test_signed_out_elsewhere_the_page_says_so_links_to_sign_in_and_keeps_the_te
     expect(banner).to_contain_text("The message you had not sent yet is back in the message box.")
     box = page.get_by_role("textbox", name="Message")
     expect(box).to_have_value("Typed after the logout")
+    expect(box).to_have_attribute("placeholder", "Signed out — sign in again to send")
     expect(page.locator("article.msg.user.pending")).to_have_count(0)
     tried = len(sockets)
     page.evaluate("window.dispatchEvent(new Event('online'))")  # would reconnect at once
@@ -299,7 +304,7 @@ def test_signed_out_elsewhere_the_page_says_so_links_to_sign_in_and_keeps_the_te
 
 
 def test_a_socket_closed_as_signed_out_is_not_reopened(
-    page: Any, outage_app: OutageApp, user: LiveUser
+    page: Any, outage_app: OutageApp, user: LiveUser, screenshot: Any
 ):
     # The server closes a signed-out user's sockets with 4401; here the test closes the page's
     # end of the real socket with that code, as the server does.
@@ -318,6 +323,8 @@ def test_a_socket_closed_as_signed_out_is_not_reopened(
     expect(banner).to_contain_text("You were signed out.")
     link = banner.get_by_role("link", name="Sign in again")
     expect(link).to_have_attribute("href", "/accounts/login/?next=%2F")
+    screenshot(page, "outage-signed-out")
+    assert_accessible(page)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_timeout(1500)
     assert len(routes) == 1
