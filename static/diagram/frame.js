@@ -13,6 +13,8 @@
       htmlLabels: false,
       flowchart: { htmlLabels: false },
     });
+    // The same colour scheme as the page keeps the frame's canvas transparent in dark mode.
+    document.documentElement.style.colorScheme = dark ? "dark" : "light";
     document.body.style.margin = "0";
     document.body.style.background = "transparent";
     try {
