@@ -25,6 +25,20 @@ class CostColumns(models.Model):
         return units_to_usd(joined_units(self.cost_units, self.cost_subunits))
 
 
+class SavedColumns(models.Model):
+    """What cached prompt tokens saved, in the same two integers as the cost."""
+
+    saved_units = models.BigIntegerField(default=0, help_text="Cache savings in 10⁻¹⁰ USD.")
+    saved_subunits = models.BigIntegerField(default=0, help_text="The rest, in 10⁻²⁰ USD.")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def saved(self) -> Decimal:
+        return units_to_usd(joined_units(self.saved_units, self.saved_subunits))
+
+
 class BudgetSettings(SingletonModel):
     """The site-wide budget an admin edits; one row (pk=1)."""
 
@@ -49,7 +63,7 @@ class BudgetSettings(SingletonModel):
         return "Budget settings"
 
 
-class UsageDaily(CostColumns):
+class UsageDaily(CostColumns, SavedColumns):
     """Spend per local day, user, model and payer: a cache of Message rows.
 
     Rebuilt per (user, day) from the rows themselves, never incremented, so it cannot drift
@@ -81,7 +95,7 @@ class UsageDaily(CostColumns):
         return f"{self.day} {self.user_id} {self.model}"
 
 
-class UserUsageDaily(CostColumns):
+class UserUsageDaily(CostColumns, SavedColumns):
     """UsageDaily summed over models and payers: the users table without a model filter."""
 
     day = models.DateField()
@@ -102,7 +116,7 @@ class UserUsageDaily(CostColumns):
         return f"{self.day} {self.user_id}"
 
 
-class SiteUsageDaily(CostColumns):
+class SiteUsageDaily(CostColumns, SavedColumns):
     """UsageDaily summed over users: totals, the chart and models for the whole site."""
 
     day = models.DateField()

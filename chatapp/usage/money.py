@@ -29,10 +29,10 @@ def usd_to_units(value: Decimal | None) -> int:
     return int((value or ZERO).scaleb(COST_SCALE))
 
 
-def cost_columns(units: int) -> dict[str, int]:
-    """Return the rollup columns that hold `units` (10⁻²⁰ USD)."""
+def cost_columns(units: int, column: str = "cost") -> dict[str, int]:
+    """Return the rollup columns that hold `units` (10⁻²⁰ USD): `cost_…`, or `saved_…`."""
     whole, rest = divmod(units, SUBUNITS)
-    return {"cost_units": whole, "cost_subunits": rest}
+    return {f"{column}_units": whole, f"{column}_subunits": rest}
 
 
 def joined_units(whole: int | None, rest: int | None) -> int:
@@ -40,11 +40,11 @@ def joined_units(whole: int | None, rest: int | None) -> int:
     return int(whole or 0) * SUBUNITS + int(rest or 0)
 
 
-def cost_sums(prefix: str = "", where: Q | None = None) -> dict[str, Any]:
-    """Aggregates summing both rollup cost columns; read them back with `summed_units`."""
+def cost_sums(prefix: str = "", where: Q | None = None, column: str = "cost") -> dict[str, Any]:
+    """Aggregates summing both rollup columns of `column`; read them back with `summed_units`."""
     return {
-        f"{prefix}units": Coalesce(Sum("cost_units", filter=where), 0),
-        f"{prefix}subunits": Coalesce(Sum("cost_subunits", filter=where), 0),
+        f"{prefix}units": Coalesce(Sum(f"{column}_units", filter=where), 0),
+        f"{prefix}subunits": Coalesce(Sum(f"{column}_subunits", filter=where), 0),
     }
 
 

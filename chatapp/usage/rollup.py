@@ -67,8 +67,9 @@ _ROW_FIELDS = (
     "prompt_tokens",
     "completion_tokens",
     "created_at",
+    "cache_savings",
 )
-Row = tuple[int, int, str, str, Decimal | None, int | None, int | None, datetime]
+Row = tuple[int, int, str, str, Decimal | None, int | None, int | None, datetime, Decimal | None]
 DayKey = tuple[int, date, str, str]  # user, day, model, payer
 ConvKey = tuple[int, int]  # conversation, user
 ConvModelKey = tuple[int, int, str]  # conversation, user, model
@@ -77,6 +78,7 @@ ConvModelKey = tuple[int, int, str]  # conversation, user, model
 @dataclass
 class _Bucket:
     units: int = 0  # 10⁻²⁰ USD
+    saved: int = 0  # cache savings, 10⁻²⁰ USD
     replies: int = 0
     tokens: int = 0
     first_at: datetime | None = field(default=None)
@@ -84,6 +86,7 @@ class _Bucket:
 
     def add(self, row: Row) -> None:
         self.units += usd_to_units(row[4])
+        self.saved += usd_to_units(row[8])
         self.replies += 1
         self.tokens += (row[5] or 0) + (row[6] or 0)
         if self.last_at is None or row[7] > self.last_at:
@@ -142,6 +145,7 @@ def _day_rows(buckets: dict[DayKey, _Bucket]) -> Iterator[UsageDaily]:
             model=model,
             paid_by=paid_by,
             **cost_columns(b.units),
+            **cost_columns(b.saved, "saved"),
             replies=b.replies,
             tokens=b.tokens,
             last_at=cast(datetime, b.last_at),
@@ -154,6 +158,7 @@ def _user_rows(buckets: dict[tuple[int, date], _Bucket]) -> Iterator[UserUsageDa
             user_id=user_id,
             day=day,
             **cost_columns(b.units),
+            **cost_columns(b.saved, "saved"),
             replies=b.replies,
             tokens=b.tokens,
             last_at=cast(datetime, b.last_at),
@@ -167,6 +172,7 @@ def _site_rows(buckets: dict[tuple[date, str, str], _Bucket]) -> Iterator[SiteUs
             model=model,
             paid_by=paid_by,
             **cost_columns(b.units),
+            **cost_columns(b.saved, "saved"),
             replies=b.replies,
             tokens=b.tokens,
         )
@@ -213,7 +219,9 @@ def _site_day_refresh(day: date) -> None:
     sums = (
         UsageDaily.objects.filter(day=day)
         .values("model", "paid_by")
-        .annotate(**cost_sums(), n=Sum("replies"), tok=Sum("tokens"))
+        .annotate(
+            **cost_sums(), **cost_sums("sv_", column="saved"), n=Sum("replies"), tok=Sum("tokens")
+        )
         .order_by()
     )
     rows = [
@@ -222,6 +230,7 @@ def _site_day_refresh(day: date) -> None:
             model=r["model"],
             paid_by=r["paid_by"],
             **cost_columns(summed_units(r)),
+            **cost_columns(summed_units(r, "sv_"), "saved"),
             replies=int(r["n"]),
             tokens=int(r["tok"]),
         )
@@ -348,6 +357,8 @@ _COMPARED = (
     "user_id",
     "cost_units",
     "cost_subunits",
+    "saved_units",
+    "saved_subunits",
     "replies",
     "tokens",
     "first_day",

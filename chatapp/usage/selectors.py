@@ -55,6 +55,7 @@ class Totals:
     spend: Decimal
     replies: int
     tokens: int
+    saved: Decimal = ZERO  # what cached prompt tokens saved
 
     @property
     def avg_per_reply(self) -> Decimal:
@@ -115,6 +116,9 @@ def _totals(values: dict[str, Any], prefix: str = "") -> Totals:
         spend=units_to_usd(summed_units(values, prefix)),
         replies=int(values[f"{prefix}n"]),
         tokens=int(values[f"{prefix}tok"]),
+        saved=units_to_usd(summed_units(values, f"{prefix}sv_"))
+        if f"{prefix}sv_units" in values
+        else ZERO,
     )
 
 
@@ -131,6 +135,7 @@ def usage_cards(f: Filters) -> dict[str, Totals]:
     for name, (lo, hi) in periods.items():
         where = Q(day__gte=lo, day__lte=hi)
         aggregates.update(cost_sums(f"{name}_", where))
+        aggregates.update(cost_sums(f"{name}_sv_", where, column="saved"))
         aggregates[f"{name}_n"] = Coalesce(Sum("replies", filter=where), 0)
         aggregates[f"{name}_tok"] = Coalesce(Sum("tokens", filter=where), 0)
     lowest = min(lo for lo, _ in periods.values())
@@ -317,10 +322,12 @@ def usage_month_by_model(*, user_id: int) -> tuple[Totals, list[Row]]:
     today = local_today()
     f = Filters(start=today.replace(day=1), end=today, user_id=user_id)
     rows = usage_by_model(f)
+    saved = _in_range(f).aggregate(**cost_sums(column="saved"))
     total = Totals(
         spend=sum((r.spend for r in rows), ZERO),
         replies=sum(r.replies for r in rows),
         tokens=sum(r.tokens for r in rows),
+        saved=units_to_usd(summed_units(saved)),
     )
     return total, rows
 

@@ -23,6 +23,7 @@ def reply(
     created_at: datetime | None = None,
     prompt_tokens: int = 100,
     completion_tokens: int = 50,
+    cache_savings: str | None = None,
 ) -> Message:
     msg = Message.objects.create(
         conversation=conv,
@@ -35,6 +36,7 @@ def reply(
         paid_by=paid_by,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
+        cache_savings=Decimal(cache_savings) if cache_savings is not None else None,
     )
     if created_at is not None:
         # created_at is auto_now_add; move it the way the engine's save path would see it.
