@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from chatapp.core.periods import day_start, local_today
 from chatapp.usage.models import UsageDaily
-from chatapp.usage.periods import day_start, local_today
 from chatapp.usage.rollup import usage_rollup_drift, usage_rollup_rebuild
 from tests.usage.factories import conversation, reply
 from tests.usage.pages import text
