@@ -11,12 +11,9 @@ import pytest
 from django.conf import settings
 
 from chatapp.accounts.models import User
-from tests.fakes import (  # noqa: F401 - fixtures: the stand-in OpenRouter
-    fake_openrouter,
-    fake_openrouter_process,
-    fake_openrouter_server,
-    no_background_catalog_refresh,
-)
+
+# Fixtures every folder may use: the stand-in OpenRouter, and the engine's signed-in sockets.
+pytest_plugins = ["tests.fakes", "tests.chat.engine"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 

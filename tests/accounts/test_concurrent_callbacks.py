@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -22,6 +21,7 @@ from django.test import Client
 
 from chatapp.accounts.models import OpenRouterKey, PkceFlow
 from tests.accounts.conftest import local_path, start_flow
+from tests.eventually import eventually_blocking
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -80,10 +80,12 @@ def test_two_concurrent_callbacks_store_one_key_and_exchange_once(
         ]
         for thread in threads:
             thread.start()
-        deadline = time.monotonic() + 20
-        while waiting_on_locks() < 2:
-            assert time.monotonic() < deadline, "the two callbacks never met at the row lock"
-            time.sleep(0.05)
+        eventually_blocking(
+            lambda: waiting_on_locks() >= 2,
+            timeout=20,
+            interval=0.05,
+            failure="the two callbacks never met at the row lock",
+        )
         locker.rollback()
     for thread in threads:
         thread.join(30)

@@ -22,7 +22,7 @@ from django.test import AsyncClient, override_settings
 from chatapp.accounts.keys import aresolve_api_key
 from chatapp.accounts.models import User
 from tests.accounts.conftest import local_path, location_of
-from tests.chat.conftest import stop_engine
+from tests.chat.engine import stop_engine
 from tests.chat.frames import connect_socket, send_frame
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

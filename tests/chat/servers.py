@@ -1,5 +1,5 @@
 """Two real daphne processes sharing PostgreSQL and Redis, with the stand-in (the `two_servers`
-fixture in tests/chat/conftest.py), and a real websocket client for them."""
+fixture in tests/chat/engine.py), and a real websocket client for them."""
 
 from __future__ import annotations
 

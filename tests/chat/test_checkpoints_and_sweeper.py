@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from django.utils import timezone
 from chatapp.chat import sweeper
 from chatapp.chat.models import Conversation, Message
 from tests.chat.frames import MODEL, send_frame
+from tests.eventually import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -23,11 +23,12 @@ async def test_the_partial_reply_is_checkpointed_while_it_streams(
     reply = await alice_tab.until("message_created", timeout=15)
     reply = await alice_tab.until("message_created")
     reply_id = reply["message"]["id"]
-    for _ in range(100):  # bounded: up to about 4 s of reply
+
+    async def checkpointed() -> Message | None:
         row = await Message.objects.aget(pk=reply_id)
-        if row.content:
-            break
-        await asyncio.sleep(0.05)
+        return row if row.content else None
+
+    row = await eventually(checkpointed, failure="no checkpoint while the reply streamed")
     assert row.status == "streaming" and row.content
     await alice_tab.until("done")
 
@@ -63,11 +64,12 @@ async def test_replies_left_streaming_by_a_dead_server_are_swept_at_start_up(ali
     long_ago = timezone.now() - sweeper.STALE_AFTER - timedelta(seconds=5)
     await Message.objects.filter(pk=orphan.pk).aupdate(updated_at=long_ago)
     await tab(alice)  # the first socket of a process starts the sweeper
-    for _ in range(100):  # bounded: about 5 s
+
+    async def swept() -> bool:
         await orphan.arefresh_from_db()
-        if orphan.status != "streaming":
-            break
-        await asyncio.sleep(0.05)
+        return orphan.status != "streaming"
+
+    await eventually(swept, failure="the reply was never swept")
     assert orphan.status == "interrupted"
 
 

@@ -16,7 +16,7 @@ import redis.asyncio as redis
 from django.conf import settings
 
 from chatapp.chat.models import Message
-from tests.chat.conftest import session_cookie
+from tests.chat.engine import session_cookie
 from tests.chat.frames import send_frame
 from tests.chat.servers import metrics, open_socket, read_until
 

@@ -9,6 +9,7 @@ import pytest
 
 from chatapp.chat.models import Conversation, Message
 from tests.chat.frames import MODEL, send_frame
+from tests.eventually import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -85,12 +86,11 @@ async def test_stop_keeps_the_partial_reply_as_cancelled_and_closes_upstream(
     assert final["status"] == "cancelled"
     assert final["content"] != ""
     assert alice_tab.text_of(reply_id) == final["content"]
-    for _ in range(100):  # the stand-in logs the close from its own thread: bounded wait
-        closes = [e for e in fake_openrouter.events() if e.get("during_stream")]
-        if closes:
-            break
-        await asyncio.sleep(0.02)
-    assert closes and closes[0]["by"] == "client", "the upstream stream was not closed"
+    closes = await eventually(  # the stand-in logs the close from its own thread
+        lambda: [e for e in fake_openrouter.events() if e.get("during_stream")],
+        failure="the upstream stream was not closed",
+    )
+    assert closes[0]["by"] == "client", "the upstream stream was not closed"
     row = await Message.objects.aget(pk=reply_id)
     assert row.status == "cancelled" and row.content == final["content"]
 

@@ -13,7 +13,7 @@ import pytest
 
 from chatapp.accounts.models import User
 from chatapp.chat.models import Conversation, Message
-from tests.chat.conftest import Tab
+from tests.chat.engine import Tab
 from tests.chat.frames import MODEL, chat_calls
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

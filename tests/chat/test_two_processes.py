@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from chatapp.chat.models import Message
-from tests.chat.conftest import session_cookie
+from tests.chat.engine import session_cookie
 from tests.chat.frames import chat_calls, send_frame
 from tests.chat.servers import open_socket, read_until
+from tests.eventually import eventually
 
 pytestmark = [
     pytest.mark.redis,
@@ -90,6 +91,7 @@ async def created_reply(ws: Any, answered: set[int]) -> int:
 
 
 async def replies_finished() -> None:
-    async with asyncio.timeout(20):
-        while await Message.objects.filter(status="streaming").aexists():
-            await asyncio.sleep(0.05)
+    async def none_streaming() -> bool:
+        return not await Message.objects.filter(status="streaming").aexists()
+
+    await eventually(none_streaming, timeout=20, interval=0.05, failure="replies still streaming")

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 
 from chatapp.asgi import application
 from chatapp.core.origin import origin_allowed
-from tests.chat.conftest import session_cookie
+from tests.chat.engine import session_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatapp.openrouter import ChatMessage, Finish, StreamEvent, astream_chat
+from tests.eventually import eventually
 
 KEY = "sk-or-v1-test-key"
 MODEL = "openai/gpt-4o-mini"
@@ -34,14 +35,12 @@ def final_finish(events: list[StreamEvent]) -> list[Finish]:
 
 async def wait_for_close(fake: Any, *, since: float, timeout: float = 5.0) -> dict[str, Any]:
     """Return the first close the stand-in saw in the middle of a stream after `since` (a
-    time.time()); poll, as it runs in another thread or process."""
-    import asyncio
+    time.time()); it runs in another thread or process, so this waits for it (bounded)."""
 
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        closes = [e for e in fake.events() if e["during_stream"] and e["time"] >= since]
-        if closes:
-            return closes[0]
-        await asyncio.sleep(0.005)
-    raise AssertionError("the stand-in never saw the stream's connection close")
+    def closes() -> list[dict[str, Any]]:
+        return [e for e in fake.events() if e["during_stream"] and e["time"] >= since]
+
+    found = await eventually(
+        closes, timeout=timeout, failure="the stand-in never saw the stream's connection close"
+    )
+    return found[0]

