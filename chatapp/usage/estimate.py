@@ -167,7 +167,10 @@ def estimate_data(estimate: CostEstimate) -> dict[str, Any]:
         "web_search_cost": usd(estimate.web_search_cost),
         "total": usd(estimate.total),
         # For the page: two significant digits, the "up to" figures rounded up, never down.
-        "input_text": usd_rough(estimate.input_cost + estimate.request_cost),
+        # "≈" is what the message costs however short the answer: input, request, web search.
+        "input_text": usd_rough(
+            estimate.input_cost + estimate.request_cost + estimate.web_search_cost
+        ),
         "output_text": usd_rough(estimate.output_cost, up=True),
         "web_search_text": usd_rough(estimate.web_search_cost, up=True),
         "total_text": usd_rough(estimate.total, up=True),

@@ -97,6 +97,7 @@ def test_max_tokens_caps_the_output_and_web_search_adds_the_plugins_price(
     assert found["output_cost"] == "0.0008"  # 100 x $0.000008
     assert found["web_search_cost"] == "0.02"  # 5 results x $0.004
     assert found["total"] == "0.0209975"
+    assert found["input_text"] == "0.02"  # the search is paid however short the answer
 
 
 def test_a_new_chat_is_priced_from_the_draft_alone(client, alice, model):
