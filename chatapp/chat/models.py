@@ -145,6 +145,9 @@ class Message(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
     error_text = models.TextField(blank=True)
+    # Brought in from another app's export (chatapp/sharing/imports): never generated here, so
+    # it has no cost and its created_at is the original one.
+    imported = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
