@@ -32,6 +32,7 @@ from chatapp.accounts.keys import (
     operator_key_status,
 )
 from chatapp.accounts.models import OpenRouterKey, User
+from chatapp.accounts.sections import arender_sections
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ async def _acontext(request: HttpRequest, user: User, **forms: Any) -> dict[str,
         "paste_form": forms.get("paste_form") or PasteKeyForm(),
         "cap_form": forms.get("cap_form")
         or OwnKeyCapForm(initial={"own_key_monthly_cap": user.own_key_monthly_cap}),
+        "sections": await arender_sections(user),
     }
 
 
