@@ -65,6 +65,8 @@ CHATAPP_WEB_SEARCH_MAX_RESULTS = env_int("CHATAPP_WEB_SEARCH_MAX_RESULTS", 5, mi
 CHATAPP_DEFAULT_MONTHLY_BUDGET = env_decimal("CHATAPP_DEFAULT_MONTHLY_BUDGET", None)
 # Replies one person may have streaming at once, across all their tabs and server processes.
 CHATAPP_MAX_CONCURRENT_REPLIES = env_int("CHATAPP_MAX_CONCURRENT_REPLIES", 3, minimum=1)
+# The largest file "Import conversations" accepts, in megabytes (imports run in the background).
+CHATAPP_MAX_IMPORT_MB = env_int("CHATAPP_MAX_IMPORT_MB", 100, minimum=1)
 # OpenRouter client timeouts, in seconds: connecting, silence between stream reads (OpenRouter
 # sends keep-alive comments), and a cap on one whole generation. Retries: see chatapp/openrouter.
 OPENROUTER_CONNECT_TIMEOUT = env_int("OPENROUTER_CONNECT_TIMEOUT", 10, minimum=1)
@@ -115,6 +117,7 @@ INSTALLED_APPS = [
     "chatapp.catalog",
     "chatapp.chat",
     "chatapp.usage",
+    "chatapp.sharing",
 ]
 
 MIDDLEWARE = [

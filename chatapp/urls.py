@@ -13,5 +13,6 @@ urlpatterns = [
     path("accounts/", include("chatapp.accounts.urls")),
     path("catalog/", include("chatapp.catalog.urls")),
     path("", include("chatapp.usage.urls")),
+    path("", include("chatapp.sharing.urls")),
     path("", include("chatapp.chat.urls")),
 ]

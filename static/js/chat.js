@@ -48,6 +48,11 @@
     check: svg('<path d="M3 8.5l3 3 7-7"/>'),
   };
   window.Chatapp.icons = ICONS;
+  // What share.js needs: the open conversation and the last message of the branch on screen.
+  window.Chatapp.chat = {
+    conversationId: () => (state.conv ? state.conv.id : null),
+    leaf: () => { const shown = path(); return shown.length ? shown[shown.length - 1].id : null; },
+  };
 
   function csrf() {
     const field = document.querySelector("[name=csrfmiddlewaretoken]");
@@ -454,6 +459,7 @@
     state.conv = { id: id, title: "", model: state.model, cost: "0", system_prompt: "", parameters: {} };
     history.replaceState(null, "", "/c/" + id + "/");
     subscribe();
+    document.dispatchEvent(new CustomEvent("chatapp:conversation", { detail: { id: id } }));
   }
 
   function onOpen() {
@@ -829,6 +835,7 @@
         '<div class="conv-actions"><button type="button" class="icon conv-rename" title="Rename">' + ICONS.edit + '</button><button type="button" class="icon conv-delete" title="Delete">' + ICONS.trash + "</button></div>";
     }
     const title = c.title || "Untitled chat";
+    if (C.sharing) C.sharing.decorateItem(li, c.id, title);
     li.querySelector(".conv-title").textContent = title;
     li.querySelector(".conv-rename").setAttribute("aria-label", "Rename “" + title + "”");
     li.querySelector(".conv-delete").setAttribute("aria-label", "Delete “" + title + "”");
