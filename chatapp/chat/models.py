@@ -147,7 +147,8 @@ class Message(models.Model):
     error_text = models.TextField(blank=True)
     # Brought in from another app's export (chatapp/sharing/imports): never generated here, so
     # it has no cost and its created_at is the original one.
-    imported = models.BooleanField(default=False)
+    # db_default too: raw inserts that predate the field (usage/seed.py) leave it out.
+    imported = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

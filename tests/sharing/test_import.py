@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from chatapp.accounts.models import User
+from chatapp.catalog.models import CatalogModel
 from chatapp.chat.models import Conversation, Message
 from chatapp.sharing.branches import branch, transcript_messages
 from chatapp.sharing.imports import stream
@@ -52,7 +53,6 @@ def test_a_chatgpt_export_lands_as_conversations_with_their_branches(alice: User
     assert (job.status, job.format, job.error) == ("done", "ChatGPT", "")
     assert (job.conversations_imported, job.messages_imported) == (2, 7)
     fib = Conversation.objects.get(owner=alice, title="Fibonacci in Python")
-    assert fib.model == "gpt-4o"
     roots = fib.messages.filter(parent=None).order_by("created_at")
     assert [m.content for m in roots] == [
         "Write a fibonacci function",
@@ -113,6 +113,16 @@ def test_items_split_across_any_read_boundary_parse_the_same(
     assert (job.status, job.conversations_imported, job.messages_imported) == ("done", 2, 7)
 
 
+def test_an_imported_chat_goes_on_with_its_model_when_openrouter_has_it(
+    alice: User, tmp_path: Path
+):
+    CatalogModel.objects.create(model_id="openai/gpt-4o", name="OpenAI: GPT-4o")
+    run(alice, CHATGPT.read_bytes(), tmp_path)
+    assert Conversation.objects.get(title="Fibonacci in Python").model == "openai/gpt-4o"
+    # Its "openai/gpt-4o-mini" is not in this catalogue: it goes on with the default instead.
+    assert Conversation.objects.get(title="Pirate greetings").model == "openai/gpt-4o"
+
+
 # --- Open WebUI -----------------------------------------------------------------------------------
 
 
@@ -123,7 +133,8 @@ def test_an_open_webui_export_lands_with_branches_reasoning_and_system_prompt(
     assert (job.status, job.format, job.conversations_imported) == ("done", "Open WebUI", 2)
     chat = Conversation.objects.get(title="Explain recursion")
     assert chat.system_prompt == "Explain like I am five."
-    assert chat.model == "llama3.1:8b"
+    assert chat.model == "openai/gpt-4o-mini"  # "llama3.1:8b" is no OpenRouter model
+    assert chat.messages.filter(model_used="llama3.1:8b").count() == 1
     question = chat.messages.get(role="user")
     assert question.created_at == at(1717000000)
     assert question.children.count() == 2

@@ -52,7 +52,8 @@ def conversation(item: dict[str, Any], *, index: int) -> ImportedConversation:
     ]
     return ImportedConversation(
         title=str(item.get("title") or "Imported from ChatGPT"),
-        model=str(item.get("default_model_slug") or _last_model(messages) or "chatgpt"),
+        # ChatGPT's slugs are OpenAI's model names; OpenRouter lists those under "openai/".
+        model="openai/" + str(item.get("default_model_slug") or _last_model(messages)),
         created_at=started,
         messages=messages,
         system_prompt=system,

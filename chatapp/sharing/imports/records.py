@@ -10,7 +10,9 @@ from typing import Any
 from django.db import transaction
 
 from chatapp.accounts.models import User
+from chatapp.catalog.models import CatalogModel
 from chatapp.chat.models import Conversation, Message
+from chatapp.chat.views import default_model
 
 TITLE_MAX = 200
 MODEL_MAX = 200
@@ -82,7 +84,7 @@ def imported_conversation_save(*, user: User, imported: ImportedConversation) ->
     conversation = Conversation.objects.create(
         owner=user,
         title=" ".join(imported.title.split())[:TITLE_MAX],
-        model=imported.model[:MODEL_MAX],
+        model=_model_to_continue_with(user, imported.model),
         system_prompt=imported.system_prompt,
         parameters=imported.parameters,
     )
@@ -99,6 +101,13 @@ def imported_conversation_save(*, user: User, imported: ImportedConversation) ->
         created_at=imported.created_at, updated_at=max(last, imported.created_at)
     )
     return len(saved)
+
+
+def _model_to_continue_with(user: User, model: str) -> str:
+    """Return the model new replies in the imported chat use: its own, if OpenRouter has it."""
+    if CatalogModel.objects.filter(model_id=model, is_active=True).exists():
+        return model
+    return default_model(user)
 
 
 def _row(
