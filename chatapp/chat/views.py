@@ -5,7 +5,6 @@ Sending and streaming go over the websocket (docs/websocket-protocol.md), not th
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -31,6 +30,7 @@ from chatapp.chat.conversations import (
 from chatapp.chat.models import Conversation, RoutingDefaults
 from chatapp.chat.protocol import conversation_data
 from chatapp.chat.requests import routing_defaults
+from chatapp.core.http import json_object
 
 FALLBACK_MODEL = "openai/gpt-4o-mini"
 
@@ -123,14 +123,6 @@ def _owned(request: HttpRequest, pk: int) -> Conversation:
     return conv
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _refused(message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
@@ -138,7 +130,7 @@ def _refused(message: str, status: int = 400) -> JsonResponse:
 @require_POST
 @login_required
 def create(request: HttpRequest) -> JsonResponse:
-    body = _body(request)
+    body = json_object(request)
     try:
         conv = conversation_create(
             user=request.user,  # type: ignore[arg-type]
@@ -164,7 +156,7 @@ def conv_url(conv: Conversation) -> str:
 @require_POST
 @login_required
 def rename(request: HttpRequest, pk: int) -> JsonResponse:
-    title = str(_body(request).get("title") or "").strip()
+    title = str(json_object(request).get("title") or "").strip()
     if not title:
         return _refused("A title needs at least one character.")
     conv = conversation_rename(conversation=_owned(request, pk), title=title)
@@ -182,7 +174,7 @@ def delete(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 def update_settings(request: HttpRequest, pk: int) -> JsonResponse:
     conv = _owned(request, pk)
-    body = _body(request)
+    body = json_object(request)
     try:
         conv = conversation_update_settings(
             conversation=conv,
@@ -199,7 +191,7 @@ def update_settings(request: HttpRequest, pk: int) -> JsonResponse:
 @require_POST
 @login_required
 def web_search(request: HttpRequest, pk: int) -> JsonResponse:
-    on = bool(_body(request).get("on"))
+    on = bool(json_object(request).get("on"))
     conv = conversation_set_web_search(conversation=_owned(request, pk), on=on)
     return JsonResponse({"conversation": _conversation_state(conv)})
 

@@ -28,28 +28,20 @@ FORMAT = "chatapp-export"
 FORMAT_VERSION = 1
 Branches = Literal["current", "all"]
 
-# Every stored field of a message that belongs in an export, in the order they are written.
-# Left out on purpose: user (the owner, implied), paid_by (whose key paid), client_id (the
-# browser's resend token) and updated_at.
-MESSAGE_FIELDS = (
-    "role",
-    "content",
-    "reasoning",
-    "status",
-    "model",
-    "model_used",
-    "provider",
-    "finish_reason",
-    "generation_id",
+COUNT_FIELDS = (
     "prompt_tokens",
     "completion_tokens",
     "reasoning_tokens",
     "cached_tokens",
     "time_to_first_token_ms",
     "duration_ms",
-    "error_code",
-    "error_text",
-    "imported",
+)
+# Every stored field of a message that belongs in an export, in the order they are written.
+# Left out on purpose: user (the owner, implied), paid_by (whose key paid), client_id (the
+# browser's resend token) and updated_at.
+MESSAGE_FIELDS = (
+    *("role", "content", "reasoning", "status", "model", "model_used", "provider"),
+    *("finish_reason", "generation_id", *COUNT_FIELDS, "error_code", "error_text", "imported"),
 )
 
 

@@ -5,7 +5,6 @@ Thin: each view checks the owner and calls export.py, shares.py or imports/jobs.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chatapp.chat.models import Conversation
 from chatapp.chat.selectors import conversation_get
+from chatapp.core.http import json_object
 from chatapp.sharing import export, shares
 from chatapp.sharing.imports.jobs import import_job_data, import_job_get, import_start
 from chatapp.sharing.models import Share
@@ -74,14 +74,6 @@ def export_all(request: HttpRequest) -> HttpResponse:
 # --- share: the owner's dialog ------------------------------------------------------------------
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _share_reply(share: Share | None, leaf: int | None) -> JsonResponse:
     return JsonResponse({"share": shares.share_data(share, leaf=leaf) if share else None})
 
@@ -96,7 +88,7 @@ def share(request: HttpRequest, pk: int) -> JsonResponse:
     user: Any = request.user
     if request.method == "GET":
         return _share_reply(shares.share_get(user=user, conversation=conversation), _leaf(request))
-    body = _body(request)
+    body = json_object(request)
     leaf = body.get("leaf") if isinstance(body.get("leaf"), int) else None
     current = shares.share_get(user=user, conversation=conversation)
     if body.get("snapshot", True) or current is None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from chatapp.chat.models import Message
-from chatapp.sharing.export import FORMAT, FORMAT_VERSION
+from chatapp.sharing.export import COUNT_FIELDS, FORMAT, FORMAT_VERSION
 from chatapp.sharing.imports.records import (
     STATUSES,
     FormatError,
@@ -23,14 +23,6 @@ from chatapp.sharing.imports.records import (
 
 NAME = "chatapp"
 TEXT_FIELDS = ("provider", "finish_reason", "error_code", "error_text")
-COUNT_FIELDS = (
-    "prompt_tokens",
-    "completion_tokens",
-    "reasoning_tokens",
-    "cached_tokens",
-    "time_to_first_token_ms",
-    "duration_ms",
-)
 ROLES = {Message.Role.USER.value, Message.Role.ASSISTANT.value}
 
 
