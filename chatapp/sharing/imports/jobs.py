@@ -22,7 +22,7 @@ from typing import IO, Any, TypedDict
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from chatapp.accounts.models import User
@@ -112,7 +112,6 @@ def _run_in_thread(job_id: int, path: str) -> None:
 
 def import_run(*, job_id: int, path: str) -> ImportJob:
     """Import the file at `path` (then delete it) for job `job_id`; return the finished job."""
-    close_old_connections()
     job = ImportJob.objects.select_related("owner").get(pk=job_id)
     job.status = ImportJob.Status.RUNNING
     job.save(update_fields=["status", "updated_at"])
