@@ -115,7 +115,7 @@
     $("share-stale").hidden = !(on && share.out_of_date);
     $("share-update").hidden = !(on && share.out_of_date);
     $("share-stop").hidden = !on;
-    $("share-create").hidden = on;
+    $("share-create").hidden = on || $("share-stopped").hidden;
     $("share-show-name").checked = on ? share.show_name : $("share-show-name").checked;
   }
 
@@ -142,24 +142,31 @@
     return run(() => call("POST", shareUrl(), { leaf: leaf(), show_name: $("share-show-name").checked }));
   }
 
+  /** Open the dialog with the link ready: the first "Share" of a chat makes its snapshot. */
   async function open() {
     if (!conversationId()) return;
     $("share-name").textContent = dialog.dataset.ownerName;
+    $("share-stopped").hidden = true;
     share = null;
     render();
-    $("share-link-row").hidden = true;
     dialog.showModal();
     await run(() => call("GET", shareUrl("?leaf=" + (leaf() || ""))));
+    if (!share && $("share-error").hidden) await publish();
     if (share) $("share-link").select();
   }
 
   $("share-button").addEventListener("click", open);
   $("share-create").addEventListener("click", async () => {
+    $("share-stopped").hidden = true;
     await publish();
     if (share) $("share-link").select();
   });
   $("share-update").addEventListener("click", publish);
-  $("share-stop").addEventListener("click", () => run(() => call("POST", shareUrl("/stop"))));
+  $("share-stop").addEventListener("click", async () => {
+    await run(() => call("POST", shareUrl("/stop")));
+    $("share-stopped").hidden = !!share;
+    render();
+  });
   $("share-show-name").addEventListener("change", () => {
     if (share) run(() => call("POST", shareUrl(), { leaf: leaf(), snapshot: false, show_name: $("share-show-name").checked }));
   });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,11 @@ def test_it_shares_a_read_only_copy_and_stops_sharing(
     page.get_by_role("button", name="Share").click()
     dialog = page.get_by_role("dialog", name="Share this chat")
     expect(dialog).to_be_visible()
-    dialog.get_by_label("Show my name").check()
-    dialog.get_by_role("button", name="Create link").click()
     link = dialog.get_by_role("textbox", name="Share link")
-    expect(link).to_be_visible()
+    expect(link).to_have_value(re.compile("/s/"))
+    with page.expect_response(lambda r: r.url.endswith("/share") and r.request.method == "POST"):
+        dialog.get_by_label("Show my name").check()
+    expect(dialog.get_by_role("status")).to_contain_text("4 messages")
     url = link.input_value()
     assert url.startswith(f"{live_app.url}/s/")
     screenshot(page, "share-dialog-light")
@@ -89,7 +91,9 @@ def test_it_shares_a_read_only_copy_and_stops_sharing(
 
     dialog.get_by_role("button", name="Stop sharing").click()
     expect(link).to_be_hidden()
-    expect(dialog.get_by_role("button", name="Create link")).to_be_visible()
+    expect(dialog.get_by_text("Sharing stopped")).to_be_visible()
+    expect(dialog.get_by_role("button", name="Create a new link")).to_be_visible()
+    screenshot(page, "share-dialog-stopped")
     assert shared.goto(url).status == 404
     visitor.close()
     assert page_errors == []
@@ -102,8 +106,7 @@ def test_a_new_chat_gets_its_share_button_once_it_exists(signed_in_page: Any):
     expect(page.get_by_role("button", name="Share")).to_be_visible()
     expect(page.get_by_role("button", name="Send")).to_be_visible(timeout=15_000)
     page.get_by_role("button", name="Share").click()
-    page.get_by_role("button", name="Create link").click()
-    expect(page.get_by_role("textbox", name="Share link")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Share link")).to_have_value(re.compile("/s/"))
 
 
 def test_it_imports_a_chatgpt_export_from_the_account_page(

@@ -289,3 +289,20 @@ def test_the_account_page_offers_import_and_export_of_everything(alice_client: C
     html = alice_client.get("/accounts/").content.decode()
     assert '<label for="import-file">Import conversations</label>' in html
     assert 'href="/export/all.zip"' in html
+
+
+def test_a_large_file_is_read_one_conversation_at_a_time(tmp_path: Path):
+    item = {"title": "x", "mapping": {"a": {"message": None, "parent": None, "children": []}}}
+    item["padding"] = "p" * 4000
+    size = len(json.dumps(item)) + 2
+    count = 2000  # about 8 MB
+    data = ("[" + ", ".join(json.dumps(item) for _ in range(count)) + "]").encode()
+    reads: list[int] = []
+    seen = 0
+    with io.BytesIO(data) as source:
+        for kind, _, _ in stream.iter_document(source, reads.append):
+            seen += 1
+            assert kind == "item"
+            # Never more than one read (a megabyte) ahead of the conversation just decoded.
+            assert reads[-1] - seen * size <= stream.CHUNK + size
+    assert seen == count

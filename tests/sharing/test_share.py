@@ -195,3 +195,16 @@ def test_deleting_the_conversation_ends_its_share(
     url = path_of(publish(alice_client, forked))
     alice_client.post(f"/c/{forked.conversation.pk}/delete")
     assert client.get(url).status_code == 404
+
+
+def test_shares_are_listed_in_the_admin_without_their_token(alice_client: Client, forked: Forked):
+    from chatapp.accounts.models import User
+
+    token = path_of(publish(alice_client, forked)).removeprefix("/s/")
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    listing = admin.get("/admin/sharing/share/").content.decode()
+    assert "Sourdough help" in listing
+    page = admin.get(f"/admin/sharing/share/{Share.objects.get().pk}/change/").content.decode()
+    assert token not in page and Share.objects.get().token_digest not in page
+    assert "How long should dough rise?" in page  # the snapshot, read-only
