@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0003_message_user_client_index'),
+        ('chat', '0005_cost_to_20_places'),
     ]
 
     operations = [
