@@ -8,6 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import LiveApp, LiveUser
 from tests.browser.test_chat_page import send
 
@@ -28,6 +29,7 @@ def test_it_exports_the_conversation_on_screen_as_markdown_and_json(
     page.goto(f"/c/{pk}/")
     page.locator("#conv-tools .export-menu summary").click()
     screenshot(page, "export-menu-header")
+    assert_accessible(page)
     with page.expect_download() as info:
         page.locator("#conv-tools").get_by_role("link", name="Export Markdown").click()
     download = info.value
@@ -67,8 +69,10 @@ def test_it_shares_a_read_only_copy_and_stops_sharing(
     url = link.input_value()
     assert url.startswith(f"{live_app.url}/s/")
     screenshot(page, "share-dialog-light")
+    assert_accessible(page)
     page.emulate_media(color_scheme="dark")
     screenshot(page, "share-dialog-dark")
+    assert_accessible(page)
     page.emulate_media(color_scheme="light")
 
     visitor = browser.new_context(viewport={"width": 1100, "height": 900})
@@ -85,8 +89,10 @@ def test_it_shares_a_read_only_copy_and_stops_sharing(
     assert "$" not in body and "tokens" not in body and user.username not in body
     assert shared.get_by_role("textbox", name="Message").count() == 0
     screenshot(shared, "shared-page-light", full_page=True)
+    assert_accessible(shared)
     shared.emulate_media(color_scheme="dark")
     screenshot(shared, "shared-page-dark", full_page=True)
+    assert_accessible(shared)
     assert errors == []
 
     dialog.get_by_role("button", name="Stop sharing").click()
@@ -124,6 +130,7 @@ def test_it_imports_a_chatgpt_export_from_the_account_page(
     expect(page.locator("#import-skipped li")).to_have_count(2)
     page.locator("#import-section").scroll_into_view_if_needed()
     screenshot(page, "import-summary")
+    assert_accessible(page)
     page.goto("/")
     expect(page.locator(".conv-item", has_text="Pirate greetings")).to_be_visible()
     page.locator(".conv-item", has_text="Fibonacci in Python").click()
