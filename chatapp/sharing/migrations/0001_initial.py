@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('chat', '0006_message_imported'),
+        ('chat', '0007_message_imported'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0005_cost_to_20_places'),
+        ('chat', '0006_routing_web_context'),
     ]
 
     operations = [
