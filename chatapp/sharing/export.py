@@ -42,6 +42,12 @@ COUNT_FIELDS = (
 MESSAGE_FIELDS = (
     *("role", "content", "reasoning", "status", "model", "model_used", "provider"),
     *("finish_reason", "generation_id", *COUNT_FIELDS, "error_code", "error_text", "imported"),
+    *("citations", "context_omitted", "request_options"),
+)
+# The conversation's own settings, written as stored.
+CONVERSATION_FIELDS = (
+    *("title", "model", "system_prompt", "parameters", "provider_sort", "provider_order"),
+    *("allow_fallbacks", "deny_data_collection", "web_search", "context_strategy"),
 )
 
 
@@ -64,6 +70,7 @@ def message_record(message: Message) -> dict[str, Any]:
     record: dict[str, Any] = {"id": message.pk, "parent": message.parent_id}
     record.update({name: getattr(message, name) for name in MESSAGE_FIELDS})
     record["cost"] = _money(message.cost)
+    record["cache_savings"] = _money(message.cache_savings)
     record["created_at"] = _when(message.created_at)
     return record
 
@@ -77,10 +84,7 @@ def conversation_record(
     total = exact_cost_sum(conversation.messages.all())
     return {
         "id": conversation.pk,
-        "title": conversation.title,
-        "model": conversation.model,
-        "system_prompt": conversation.system_prompt,
-        "parameters": conversation.parameters,
+        **{name: getattr(conversation, name) for name in CONVERSATION_FIELDS},
         "created_at": _when(conversation.created_at),
         "updated_at": _when(conversation.updated_at),
         "cost": _money(total),
@@ -164,10 +168,17 @@ def _markdown_message(message: Message) -> list[str]:
             "",
         ]
     lines.append(message.content or "*(no text)*")
+    if message.citations:
+        lines += ["", "Sources:", *(_source(c) for c in message.citations)]
     if message.status not in (Message.Status.COMPLETE, Message.Status.STREAMING):
         reason = message.error_text or message.status
         lines += ["", f"*This reply ended early: {reason}.*"]
     return lines
+
+
+def _source(citation: dict[str, str]) -> str:
+    url = citation.get("url", "")
+    return f"- [{citation.get('title') or url}]({url})"
 
 
 def _heading(message: Message) -> str:

@@ -46,6 +46,8 @@ class SharedMessage(models.Model):
     content = models.TextField(blank=True)
     reasoning = models.TextField(blank=True)
     model = models.CharField(max_length=200, blank=True)
+    # The web sources the reply cited ([{url, title}], http(s) only).
+    citations = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

@@ -99,6 +99,7 @@ def share_publish(
             content=m.content,
             reasoning=m.reasoning,
             model=names.get(m.model_used or m.model, m.model_used or m.model)[:200],
+            citations=list(m.citations),
             created_at=m.created_at,
         )
         for position, m in enumerate(messages)

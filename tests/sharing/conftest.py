@@ -83,6 +83,9 @@ def forked(alice: User) -> Forked:
         **reply_fields("0.0000420000"),
     )
     follow_up = add(conv, "user", "And the oven?", parent=first, minutes=3)
+    follow_up.conversation.web_search = True
+    follow_up.conversation.provider_sort = "price"
+    follow_up.conversation.save(update_fields=["web_search", "provider_sort"])
     answer = add(
         conv,
         "assistant",
@@ -90,6 +93,8 @@ def forked(alice: User) -> Forked:
         parent=follow_up,
         minutes=4,
         **reply_fields("0.0002000000"),
+        citations=[{"url": "https://bread.example/oven", "title": "Oven temperatures"}],
+        context_omitted=1,
     )
     Message.objects.create(
         conversation=conv,

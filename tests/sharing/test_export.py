@@ -111,3 +111,19 @@ def test_the_zip_holds_only_my_conversations(alice_client: Client, forked: Forke
     assert names == ["conversations.json", f"markdown/sourdough-help-{forked.conversation.pk}.md"]
     assert [c["title"] for c in document["conversations"]] == ["Sourdough help"]
     assert len(document["conversations"][0]["messages"]) == 5
+
+
+def test_exports_carry_web_sources_routing_and_what_the_cache_saved(
+    alice_client: Client, forked: Forked
+):
+    pk = forked.conversation.pk
+    _, body = download(alice_client, f"/c/{pk}/export.json?leaf={forked.answer.pk}")
+    [conv] = json.loads(body)["conversations"]
+    assert (conv["web_search"], conv["provider_sort"]) == (True, "price")
+    answer = conv["messages"][-1]
+    assert answer["citations"] == [
+        {"url": "https://bread.example/oven", "title": "Oven temperatures"}
+    ]
+    assert (answer["context_omitted"], answer["cache_savings"]) == (1, None)
+    _, text = download(alice_client, f"/c/{pk}/export.md?leaf={forked.answer.pk}")
+    assert "Sources:\n- [Oven temperatures](https://bread.example/oven)" in text

@@ -172,6 +172,9 @@ def test_export_then_import_gives_the_same_messages_branches_and_text(
     assert tree(copy) == tree(forked.conversation)
     assert shown(copy) == shown(forked.conversation)
     assert {m.cost for m in copy.messages.all()} == {None}
+    assert (copy.web_search, copy.provider_sort) == (True, "price")
+    answer = copy.messages.get(content__startswith="```python")
+    assert answer.citations == forked.answer.citations and answer.context_omitted == 1
     assert set(copy.messages.values_list("generation_id", flat=True)) == {""}
 
 

@@ -208,3 +208,15 @@ def test_shares_are_listed_in_the_admin_without_their_token(alice_client: Client
     page = admin.get(f"/admin/sharing/share/{Share.objects.get().pk}/change/").content.decode()
     assert token not in page and Share.objects.get().token_digest not in page
     assert "How long should dough rise?" in page  # the snapshot, read-only
+
+
+def test_the_shared_copy_keeps_the_web_sources(
+    alice_client: Client, client: Client, forked: Forked
+):
+    html = client.get(
+        path_of(publish(alice_client, forked, leaf=forked.answer.pk))
+    ).content.decode()
+    assert (
+        '<a href="https://bread.example/oven" target="_blank" rel="noopener noreferrer nofollow"'
+        in html
+    )

@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from chatapp.chat.models import Message
+from chatapp.chat.models import ContextStrategy, Message, ProviderSort
 from chatapp.sharing.export import COUNT_FIELDS, FORMAT, FORMAT_VERSION
 from chatapp.sharing.imports.records import (
     STATUSES,
@@ -57,12 +57,42 @@ def conversation(item: dict[str, Any], *, index: int) -> ImportedConversation:
         messages=kept,
         system_prompt=str(item.get("system_prompt") or ""),
         parameters=item["parameters"] if isinstance(item.get("parameters"), dict) else {},
+        settings=_routing(item),
         left_out=[
             f"{left_out} message{'s' if left_out != 1 else ''} without a known role or id left out"
         ]
         if left_out
         else [],
     )
+
+
+def _routing(item: dict[str, Any]) -> dict[str, Any]:
+    """Return the conversation's provider routing and web search settings that are valid here."""
+    found: dict[str, Any] = {}
+    if item.get("provider_sort") in ProviderSort.values:
+        found["provider_sort"] = item["provider_sort"]
+    if item.get("context_strategy") in ContextStrategy.values:
+        found["context_strategy"] = item["context_strategy"]
+    order = item.get("provider_order")
+    if isinstance(order, list) and all(isinstance(p, str) for p in order):
+        found["provider_order"] = order
+    for name in ("allow_fallbacks", "deny_data_collection", "web_search"):
+        if isinstance(item.get(name), bool):
+            found[name] = item[name]
+    return found
+
+
+def _citations(value: Any) -> list[dict[str, str]]:
+    """Return the web sources that are http(s) links, as {url, title}."""
+    if not isinstance(value, list):
+        return []
+    return [
+        {"url": c["url"], "title": str(c.get("title") or "")}
+        for c in value
+        if isinstance(c, dict)
+        and isinstance(c.get("url"), str)
+        and c["url"].startswith(("https://", "http://"))
+    ]
 
 
 def _time(value: Any, default: datetime) -> datetime:
@@ -77,6 +107,8 @@ def _message(raw: dict[str, Any], started: datetime) -> ImportedMessage | None:
         "status": _status(raw.get("status")),
         **{name: _text(raw.get(name), name) for name in TEXT_FIELDS},
         **{name: _count(raw.get(name)) for name in COUNT_FIELDS},
+        "citations": _citations(raw.get("citations")),
+        "context_omitted": _count(raw.get("context_omitted")) or 0,
     }
     return ImportedMessage(
         key=str(raw["id"]),

@@ -43,6 +43,7 @@ class ImportedConversation:
     messages: list[ImportedMessage]
     system_prompt: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # routing, web search; checked
     left_out: list[str] = field(default_factory=list)
 
 
@@ -87,6 +88,7 @@ def imported_conversation_save(*, user: User, imported: ImportedConversation) ->
         model=_model_to_continue_with(user, imported.model),
         system_prompt=imported.system_prompt,
         parameters=imported.parameters,
+        **imported.settings,
     )
     saved: dict[str, Message] = {}
     for level in in_tree_order(imported.messages):
