@@ -8,9 +8,9 @@ class SharingConfig(AppConfig):
     verbose_name = "Export, share and import"
 
     def ready(self) -> None:
-        # The account page lists shares and offers import without importing this app:
-        # it renders the sections registered with it (chatapp/accounts/sections.py).
-        from chatapp.accounts.sections import register_account_section
-        from chatapp.sharing.account import account_section
+        # The account page lists shares and offers import without importing this app: it
+        # renders the sections registered with it. Models load only after app registry setup.
+        from chatapp.accounts.sections import register_account_section  # noqa: PLC0415
+        from chatapp.sharing.account import account_section  # noqa: PLC0415
 
         register_account_section("sharing/_account.html", account_section)

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chatapp.chat.models import Conversation
-from chatapp.chat.selectors import conversation_get
+from chatapp.chat.selectors import conversation_find
 from chatapp.core.http import json_object
 from chatapp.sharing import export, shares
 from chatapp.sharing.imports.jobs import import_job_data, import_job_get, import_start
@@ -28,7 +28,7 @@ UPLOAD_OVERHEAD = 64 * 1024
 
 
 def _owned(request: HttpRequest, pk: int) -> Conversation:
-    conversation = conversation_get(user=request.user, pk=pk)
+    conversation = conversation_find(user=request.user, pk=pk)
     if conversation is None:
         raise Http404("No such conversation.")
     return conversation

@@ -9,7 +9,7 @@ import zipfile
 from django.test import Client
 
 from chatapp.accounts.models import User
-from tests.sharing.conftest import KEY, Forked
+from tests.sharing.builders import KEY, Forked
 
 
 def download(client: Client, url: str) -> tuple[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,8 @@ from chatapp.sharing.imports.jobs import import_run
 from chatapp.sharing.models import ImportJob
 from chatapp.usage.models import UserUsageDaily
 from chatapp.usage.rollup import usage_rollup_drift
-from tests.sharing.conftest import Forked
+from tests.eventually import eventually_blocking
+from tests.sharing.builders import Forked, signed_in
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHATGPT = FIXTURES / "chatgpt_conversations.json"
@@ -247,18 +247,17 @@ def test_a_conversation_that_cannot_be_read_is_left_out_whole_and_named(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_upload_returns_at_once_and_the_page_polls_the_background_import(alice: User):
-    client = Client()
-    client.force_login(alice)
+    client = signed_in(alice)
     with CHATGPT.open("rb") as upload:
         response = client.post("/import/", {"file": upload})
     assert response.status_code == 202
     job = response.json()["job"]
     assert job["filename"] == "chatgpt_conversations.json"
-    for _ in range(300):  # the thread finishes in well under a second; this is only a bound
-        job = client.get(f"/import/{job['id']}").json()["job"]
-        if job["finished"]:
-            break
-        time.sleep(0.05)
+    status_url = f"/import/{job['id']}"
+    job = eventually_blocking(
+        lambda: (j := client.get(status_url).json()["job"])["finished"] and j,
+        failure="the background import never finished",
+    )
     assert (job["status"], job["percent"], job["conversations"]) == ("done", 100, 2)
     assert "Fibonacci in Python" in client.get("/").content.decode()  # in the sidebar
 

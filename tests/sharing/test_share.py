@@ -11,7 +11,7 @@ from django.test import Client
 
 from chatapp.chat.models import Message
 from chatapp.sharing.models import Share, SharedMessage
-from tests.sharing.conftest import KEY, Forked, add
+from tests.sharing.builders import KEY, Forked, add
 
 
 def publish(client: Client, forked: Forked, **body: object) -> dict:
