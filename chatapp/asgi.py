@@ -14,6 +14,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from chatapp.chat.lifecycle import hook_into_server  # noqa: E402
 from chatapp.core.origin import SiteOriginValidator  # noqa: E402
 from chatapp.routing import websocket_urlpatterns  # noqa: E402
 
@@ -23,6 +24,8 @@ application = ProtocolTypeRouter(
         "websocket": SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+hook_into_server()  # the sweep at start, the drain on SIGTERM
 
 # Everything imported so far lives as long as the process: keep it out of the garbage
 # collector's scans, which otherwise pause every stream (measured: longest pause 95 -> 38 ms,

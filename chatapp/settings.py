@@ -67,6 +67,8 @@ CHATAPP_DEFAULT_MONTHLY_BUDGET = env_decimal("CHATAPP_DEFAULT_MONTHLY_BUDGET", N
 CHATAPP_MAX_CONCURRENT_REPLIES = env_int("CHATAPP_MAX_CONCURRENT_REPLIES", 3, minimum=1)
 # The largest file "Import conversations" accepts, in megabytes (imports run in the background).
 CHATAPP_MAX_IMPORT_MB = env_int("CHATAPP_MAX_IMPORT_MB", 100, minimum=1)
+# On SIGTERM, how long a server process may take to end its replies and close its sockets.
+CHATAPP_SHUTDOWN_SECONDS = env_int("CHATAPP_SHUTDOWN_SECONDS", 10, minimum=1)
 # OpenRouter client timeouts, in seconds: connecting, silence between stream reads (OpenRouter
 # sends keep-alive comments), and a cap on one whole generation. Retries: see chatapp/openrouter.
 OPENROUTER_CONNECT_TIMEOUT = env_int("OPENROUTER_CONNECT_TIMEOUT", 10, minimum=1)

@@ -118,6 +118,14 @@ async def aresolve_api_key(user: Any) -> ResolvedKey | None:
 
 
 @sensitive_variables()
+async def akey_that_paid(*, user_id: int, paid_by: str) -> str | None:
+    """The key a past reply was paid with, to ask OpenRouter what it cost (None: none left)."""
+    if paid_by == "operator":
+        return settings.OPENROUTER_API_KEY or None
+    return _usable_user_key(await OpenRouterKey.objects.filter(user_id=user_id).afirst())
+
+
+@sensitive_variables()
 def _is_same_key(row: OpenRouterKey, api_key: str | None) -> bool:
     return api_key is None or _usable_user_key(row) == api_key
 

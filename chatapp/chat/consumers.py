@@ -19,9 +19,9 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from chatapp.chat import fanout, services
+from chatapp.chat import fanout, lifecycle, services
 from chatapp.chat.generation import generation_start
-from chatapp.chat.groups import conversation_group, generation_group, user_group
+from chatapp.chat.groups import conversation_group, generation_group, session_tag, user_group
 from chatapp.chat.models import Message
 from chatapp.chat.protocol import (
     BadFrame,
@@ -98,6 +98,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
+        if lifecycle.draining:  # shutting down: the page retries, and reaches a live process
+            await self.close(code=4013)
+            return
         self.user = user
         self.hub = fanout.hub()
         self.address = self.hub.address()
@@ -109,11 +112,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.hub.join(user_group(user.pk), self)
         await self.hub.join(self.address, self)
+        lifecycle.sockets.add(self)
         sweeper_ensure_running()
 
     async def disconnect(self, code: int) -> None:
-        if not hasattr(self, "user"):
+        if not hasattr(self, "hub"):
             return
+        lifecycle.sockets.discard(self)
         for pending in self.pending.values():
             self.cancel_snapshot(pending)
         self.hub.leave(user_group(self.user.pk), self)
@@ -131,6 +136,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 f"That is too long: the limit is {MAX_FRAME_BYTES // 1024} KiB per frame.",
             )
             return
+        if lifecycle.draining:
+            return  # unanswered, the page keeps it and sends it again after reconnecting
         wait = rate_limiter.wait_for(self.user.pk)
         if wait:
             await self.send_error(
@@ -346,6 +353,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if frame["type"] == "snapshot_part":
             await self.on_snapshot_part(frame)
             return
+        if frame["type"] == "session_ended":
+            if frame.get("session") in (None, session_tag(self.scope.get("session"))):
+                await self.close(code=4401)  # signed out: the page says so, and stays closed
+            return
         pending = self.pending.get(frame["conversation"]) if "message" in frame else None
         if pending is not None and pending.holds(frame):
             pending.held.append((frame, text))
@@ -386,6 +397,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.sent.pop((message, "reasoning_delta"), None)
             self.finished.add(message)
         await self.send(text_data=fanout.encode(frame) if text is None else text)
+
+    async def restarting(self) -> None:
+        """The server is shutting down: say so, and close so that the page reconnects."""
+        await self.send_json(
+            {"type": "restarting", "message": "The server is restarting. Reconnecting…"}
+        )
+        await self.close(code=4012)  # 1012 "service restart" is not ours to send
 
     async def send_error(
         self,

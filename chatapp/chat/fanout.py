@@ -40,6 +40,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import redis.asyncio as redis
+from asgiref.sync import async_to_sync
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -350,6 +351,9 @@ class RedisBus:
             return False
 
     async def close(self) -> None:
+        if self.flusher is not None and not self.flusher.done():  # let the last frames go out
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.flusher), 2.0)
         for task in (self.reader, self.flusher):
             if task is not None:
                 task.cancel()
@@ -387,6 +391,19 @@ def counters() -> Counters:
 
 async def publish(topic: str, frame: Frame) -> None:
     await hub().publish(topic, frame)
+
+
+def publish_from_sync(topic: str, frame: Frame) -> None:
+    """Publish from synchronous code (a signal handler): on the server's loop when called from
+    one of its threads, else on a loop of its own, whose hub is closed again."""
+
+    async def once() -> None:
+        created = _hub is None or _hub.loop is not asyncio.get_running_loop()
+        await publish(topic, frame)
+        if created:
+            await hub_close()
+
+    async_to_sync(once)()
 
 
 async def hub_close() -> None:

@@ -14,25 +14,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from decimal import Decimal
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections
 from django.utils import timezone
 
 from chatapp.accounts.keys import ResolvedKey, akey_mark_invalid
 from chatapp.chat import announce, fanout
 from chatapp.chat.checkpoints import checkpointer
 from chatapp.chat.groups import conversation_group, generation_group
-from chatapp.chat.hooks import spend_written
 from chatapp.chat.models import Conversation, Message
 from chatapp.chat.protocol import message_data
 from chatapp.chat.reply_extras import extras_recorder
 from chatapp.chat.requests import reply_options
+from chatapp.chat.spend import fetch_cost_later, record_spend
 from chatapp.chat.tasks import spawn
 from chatapp.chat.titles import title_start_if_new
-from chatapp.core.periods import local_day
 from chatapp.openrouter import (
     ChatMessage,
     ContentDelta,
@@ -42,16 +38,17 @@ from chatapp.openrouter import (
     StreamError,
     StreamEvent,
     Usage,
-    aget_generation,
     astream_chat,
 )
 
 log = logging.getLogger(__name__)
 
-# After a stop or a cut-off, OpenRouter needs a moment before /generation knows the cost.
-COST_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
-
 _running: dict[int, Generation] = {}
+
+RESTARTED_TEXT = (
+    "The server restarted while this reply was being written; the text so far is kept. "
+    "Press Regenerate to try again."
+)
 
 
 def generation_start(
@@ -96,6 +93,7 @@ class Generation:
         self.finish = Finish(reason="", generation_id="", provider="", model="")
         self.error: OpenRouterError | StreamError | None = None
         self.stop_requested = False
+        self.interrupted = False  # the server is shutting down (lifecycle.drain)
         self.started = time.monotonic()
         self.first_token_at: float | None = None
         self.hub = fanout.hub()
@@ -208,6 +206,14 @@ class Generation:
     def _merge_finish(self, event: Finish) -> None:
         # Ids can come before the finish reason; keep whatever is known.
         old = self.finish
+        if event.generation_id and not old.generation_id:
+            # Stored at once, before the first token: whatever happens to this process, the
+            # reply can be costed from /generation later (the sweeper does it).
+            spawn(
+                Message.objects.filter(pk=self.reply.pk, status=Message.Status.STREAMING).aupdate(
+                    generation_id=event.generation_id
+                )
+            )
         self.finish = Finish(
             reason=event.reason or old.reason,
             generation_id=event.generation_id or old.generation_id,
@@ -241,6 +247,12 @@ class Generation:
             # which is how OpenRouter stops generating (and billing).
             self.stream_task.cancel()
 
+    def interrupt(self) -> None:
+        """End the reply now because the server is shutting down: its text so far is kept,
+        marked interrupted (the person is told to regenerate), and costed later."""
+        self.interrupted = True
+        self.stop()
+
     # --- text ----------------------------------------------------------------------------------
 
     def _with_text(self) -> Message:
@@ -262,6 +274,8 @@ class Generation:
     # --- the end -------------------------------------------------------------------------------
 
     def _status(self) -> str:
+        if self.interrupted:
+            return Message.Status.INTERRUPTED
         if self.error is not None:
             return Message.Status.ERROR
         if self.stop_requested and self.stream_task is not None and self.stream_task.cancelled():
@@ -290,6 +304,8 @@ class Generation:
         }
         if fields["status"] == Message.Status.CANCELLED and not fields["finish_reason"]:
             fields["finish_reason"] = "cancelled"
+        if fields["status"] == Message.Status.INTERRUPTED:
+            fields.update(error_code="interrupted", error_text=RESTARTED_TEXT)
         if self.usage is not None:
             fields.update(_usage_fields(self.usage))
         return fields
@@ -359,102 +375,3 @@ def _usage_fields(usage: Usage) -> dict[str, Any]:
         "cached_tokens": usage.cached_tokens,
         "cost": usage.cost,
     }
-
-
-async def fetch_cost_later(*, message_id: int, api_key: str, generation_id: str) -> None:
-    """Record the cost of a reply whose usage never arrived (stopped, cut off), from /generation."""
-    for delay in COST_RETRY_DELAYS:
-        await asyncio.sleep(delay)
-        try:
-            found = await aget_generation(api_key=api_key, generation_id=generation_id)
-        except OpenRouterError:
-            continue
-        if found is not None and found.total_cost is not None:
-            await _record_cost(message_id, found)
-            return
-    log.warning("no cost known for message %s (generation %s)", message_id, generation_id)
-
-
-async def _record_cost(message_id: int, found: Any) -> None:
-    fields = {
-        "cost": Decimal(found.total_cost),
-        "prompt_tokens": found.prompt_tokens,
-        "completion_tokens": found.completion_tokens,
-        "reasoning_tokens": found.reasoning_tokens,
-        "cached_tokens": found.cached_tokens,
-    }
-    reply = await Message.objects.select_related("conversation").aget(pk=message_id)
-    if not reply.model_used and found.model:
-        fields["model_used"] = found.model
-    if not reply.provider and found.provider:
-        fields["provider"] = found.provider
-    await Message.objects.filter(pk=message_id).aupdate(**fields)
-    for name, value in fields.items():
-        setattr(reply, name, value)
-    await record_spend(reply)
-    await announce.usage_known(reply)
-    await announce.conversation_changed(reply.conversation)
-
-
-# The rollup recompute is the heaviest work of a reply (a transaction over five tables, and
-# Python summing the day's rows). Run inline it would hold up the next replies' first tokens,
-# and 100 replies ending together stalled every other stream for a few hundred ms. So replies
-# only note their (user, day) bucket, and one background task refreshes each noted bucket once,
-# resting as long as it worked in between (at most half of the ORM's thread and of the GIL).
-# It uses the ORM's shared thread: on SQLite a second writer thread only meets "database is
-# locked". The rollups trail the messages by moments, never by a reply.
-_rollups_due: dict[tuple[int, Any], set[int]] = {}
-_rollup_task: asyncio.Task[None] | None = None
-
-
-async def record_spend(reply: Message) -> None:
-    """Have the usage rollups catch up with a cost written by QuerySet.update (no signal)."""
-    global _rollup_task
-    key = (reply.user_id, local_day(reply.created_at))
-    _rollups_due.setdefault(key, set()).add(reply.conversation_id)
-    if not _rollups_running():
-        _rollup_task = spawn(_refresh_rollups())
-
-
-def _rollups_running() -> bool:
-    # A task of another (closed) event loop never finishes: it does not count.
-    return (
-        _rollup_task is not None
-        and not _rollup_task.done()
-        and _rollup_task.get_loop() is asyncio.get_running_loop()
-    )
-
-
-async def rollups_settled() -> None:
-    """Wait until every noted rollup is refreshed (tests, and a graceful shutdown)."""
-    while _rollups_running():
-        assert _rollup_task is not None
-        await asyncio.shield(_rollup_task)
-    # A refresh whose task was cancelled still runs in the ORM's thread: wait for it too.
-    await sync_to_async(_nothing)()
-
-
-def _nothing() -> None:
-    pass
-
-
-async def _refresh_rollups() -> None:
-    while _rollups_due:
-        key = next(iter(_rollups_due))
-        conversations = _rollups_due.pop(key)
-        started = time.monotonic()
-        try:
-            await sync_to_async(_refresh_bucket)(key, conversations)
-        except Exception:  # the rollups can be rebuilt; the message rows are the record
-            log.exception("could not update the usage rollups for %s", key)
-        await asyncio.sleep(time.monotonic() - started)
-
-
-def _refresh_bucket(key: tuple[int, Any], conversations: set[int]) -> None:
-    try:
-        spend_written.send(
-            sender=Message, user_id=key[0], day=key[1], conversation_ids=conversations
-        )
-    except Exception:
-        close_old_connections()  # drop a broken connection; the next call opens a new one
-        raise

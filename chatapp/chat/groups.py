@@ -1,6 +1,9 @@
-"""Channel-layer names: the only place that spells them."""
+"""Topic names on the hub (chat/fanout.py): the only place that spells them."""
 
 from __future__ import annotations
+
+import hashlib
+from typing import Any
 
 
 def conversation_group(pk: int) -> str:
@@ -20,3 +23,9 @@ def generation_group(pk: int) -> str:
 def user_group(pk: int) -> str:
     """Every socket of user `pk`: conversation list changes (created, titled) go here."""
     return f"user.{pk}"
+
+
+def session_tag(session: Any) -> str | None:
+    """A session's name in frames between processes (a hash, never the session key itself)."""
+    key = getattr(session, "session_key", None)
+    return hashlib.sha256(key.encode()).hexdigest()[:32] if key else None

@@ -1,6 +1,6 @@
 """Mark replies whose worker died (server killed mid-stream) interrupted, never streaming forever.
 
-A live worker writes its reply at least every HEARTBEAT_SECONDS (generation.py), so a streaming
+A live worker touches its reply every HEARTBEAT_SECONDS (chat/checkpoints.py), so a streaming
 row untouched for STALE_AFTER has no worker in any process. That rule is what makes the sweep
 safe to run from every server process at once, at start-up and then every SWEEP_EVERY seconds.
 """
@@ -15,12 +15,15 @@ from django.utils import timezone
 
 from chatapp.chat import announce
 from chatapp.chat.models import Message
+from chatapp.chat.spend import arecover_costs
 from chatapp.chat.titles import atitle_from_first_message
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(seconds=20)
-SWEEP_EVERY = 10.0
+# A live worker touches its reply every second (chat/checkpoints.py): four seconds of silence
+# means its process is gone.
+STALE_AFTER = timedelta(seconds=4)
+SWEEP_EVERY = 1.0
 INTERRUPTED_TEXT = (
     "The server stopped while this reply was being written; the text saved so far is kept. "
     "Press Regenerate to try again."
@@ -47,6 +50,7 @@ async def asweep_interrupted(*, stale_after: timedelta = STALE_AFTER) -> list[in
             await _announce(pk)
     if swept:
         log.warning("marked %d reply(ies) interrupted: %s", len(swept), swept)
+        await arecover_costs(ids=swept)  # OpenRouter billed what it generated: record it
     return swept
 
 
@@ -61,6 +65,10 @@ async def _announce(pk: int) -> None:
 
 
 async def _sweep_forever() -> None:
+    try:  # replies a process left without a cost (it shut down, or died before costing them)
+        await arecover_costs()
+    except Exception:
+        log.exception("could not recover the costs of ended replies")
     while True:
         try:
             await asweep_interrupted()

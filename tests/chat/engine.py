@@ -111,8 +111,8 @@ async def engine_cleanup() -> AsyncIterator[None]:
 @pytest.fixture
 def two_servers(fake_openrouter: Any, tmp_path: Path) -> Iterator[list[int]]:
     """Two daphne processes on this test's PostgreSQL database and Redis; their ports."""
-    with servers(fake_openrouter, tmp_path) as ports:
-        yield ports
+    with servers(fake_openrouter, tmp_path) as running:
+        yield [server.port for server in running]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +54,8 @@ def wait_until_up(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
     raise RuntimeError(f"daphne on {port} did not start:\n{log.read_text()[-3000:]}")
 
 
-@contextlib.contextmanager
-def servers(fake_openrouter: Any, tmp_path: Path, count: int = 2) -> Iterator[list[int]]:
-    env = {
+def server_env(fake_openrouter: Any) -> dict[str, str]:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "chatapp.settings",
         "DJANGO_DEBUG": "false",
@@ -68,40 +69,53 @@ def servers(fake_openrouter: Any, tmp_path: Path, count: int = 2) -> Iterator[li
         "CHATAPP_TITLE_MODEL": "",
         "PYTHONUNBUFFERED": "1",
     }
-    processes, ports = [], []
+
+
+class Server:
+    """One daphne process serving the app on a free port; it can be killed and started again."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log, self.port = env, log, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+                + ["chatapp.asgi:application"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until_up(self.port, self.process, self.log)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Send `sig`, wait for the process to end (killing it past `timeout`); its exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+@contextlib.contextmanager
+def servers(fake_openrouter: Any, tmp_path: Path, count: int = 2) -> Iterator[list[Server]]:
+    env = server_env(fake_openrouter)
+    running: list[Server] = []
     try:
         for name in "abcdefgh"[:count]:
-            port, log = free_port(), tmp_path / f"daphne-{name}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "daphne",
-                        "-b",
-                        "127.0.0.1",
-                        "-p",
-                        str(port),
-                        "chatapp.asgi:application",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-            processes.append(process)
-            wait_until_up(port, process, log)
-            ports.append(port)
-        yield ports
+            running.append(Server(env, tmp_path / f"daphne-{name}.log").start())
+        yield running
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        for server in running:
+            with contextlib.suppress(Exception):
+                server.stop()
 
 
 async def open_socket(port: int, cookie: str) -> Any:
@@ -132,3 +146,51 @@ def metrics(port: int) -> dict[str, int]:
             name, value = line.split()
             found[name.removeprefix("chatapp_fanout_").removesuffix("_total")] = int(value)
     return found
+
+
+@dataclass
+class Browser:
+    """What a tab shows of one reply, kept by the page's rules (static/js/chat.js): a snapshot
+    of a streaming reply replaces the text only when longer, a delta must start within it."""
+
+    reply: int
+    text: str = ""
+    final: dict[str, Any] | None = None
+    frames: list[dict[str, Any]] = field(default_factory=list)
+
+    def take(self, frame: dict[str, Any]) -> None:
+        self.frames.append(frame)
+        kind = frame["type"]
+        if kind == "snapshot":
+            for message in frame["messages"]:
+                if message["id"] == self.reply:
+                    self._snapshot(message)
+        elif kind == "delta" and frame["message"] == self.reply:
+            offset, text = frame["offset"], frame["text"]
+            assert offset <= len(self.text), f"a gap: had {len(self.text)}, got {offset}"
+            assert self.text[offset:] == text[: len(self.text) - offset], "text taken back"
+            self.text = self.text[:offset] + text
+        elif kind == "done" and frame["message"]["id"] == self.reply:
+            self.final = frame["message"]
+
+    def _snapshot(self, message: dict[str, Any]) -> None:
+        if message["status"] != "streaming":
+            self.final = message
+            return
+        shorter, longer = sorted((self.text, message["content"]), key=len)
+        assert longer.startswith(shorter), "a snapshot disagrees with the text shown"
+        self.text = longer
+
+
+async def watch(port: int, cookie: str, conversation: int, reply: int) -> Browser:
+    """A tab on `port` that opens the conversation and reads until the reply's final state."""
+    browser = Browser(reply)
+    ws = await open_socket(port, cookie)
+    try:
+        await ws.send(json.dumps({"type": "subscribe", "conversation": conversation}))
+        async with asyncio.timeout(60):
+            while browser.final is None:
+                browser.take(json.loads(await ws.recv()))
+    finally:
+        await ws.close()
+    return browser

@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 from django.urls import reverse
 
-from chatapp.chat import generation
+from chatapp.chat import spend
 from chatapp.chat.models import Message
 from chatapp.usage.rollup import usage_rollup_drift
 from tests.chat.frames import send_frame
@@ -42,7 +42,7 @@ async def two_replies(alice, tab, fake_openrouter, operator_key) -> list[dict[st
         await alice_tab.send(**send_frame(f"price me [[tokens:3]] [[cost:{cost}]]"))
         usages.append(await alice_tab.until("usage"))
         await alice_tab.until("done")
-    await generation.rollups_settled()
+    await spend.rollups_settled()
     return usages
 
 

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from django.conf import settings
 from chatapp.chat.models import Message
 from tests.chat.engine import session_cookie
 from tests.chat.frames import send_frame
-from tests.chat.servers import metrics, open_socket, read_until
+from tests.chat.servers import Browser, metrics, open_socket, read_until, watch
 
 pytestmark = [
     pytest.mark.redis,
@@ -27,54 +26,6 @@ pytestmark = [
 ]
 
 FAST_LONG = "fast [[tokens:3000]] [[rate:1500]]"
-
-
-@dataclass
-class Browser:
-    """What a tab shows of one reply, kept by the page's rules (static/js/chat.js): a snapshot
-    of a streaming reply replaces the text only when longer, a delta must start within it."""
-
-    reply: int
-    text: str = ""
-    final: dict[str, Any] | None = None
-    frames: list[dict[str, Any]] = field(default_factory=list)
-
-    def take(self, frame: dict[str, Any]) -> None:
-        self.frames.append(frame)
-        kind = frame["type"]
-        if kind == "snapshot":
-            for message in frame["messages"]:
-                if message["id"] == self.reply:
-                    self._snapshot(message)
-        elif kind == "delta" and frame["message"] == self.reply:
-            offset, text = frame["offset"], frame["text"]
-            assert offset <= len(self.text), f"a gap: had {len(self.text)}, got {offset}"
-            assert self.text[offset:] == text[: len(self.text) - offset], "text taken back"
-            self.text = self.text[:offset] + text
-        elif kind == "done" and frame["message"]["id"] == self.reply:
-            self.final = frame["message"]
-
-    def _snapshot(self, message: dict[str, Any]) -> None:
-        if message["status"] != "streaming":
-            self.final = message
-            return
-        shorter, longer = sorted((self.text, message["content"]), key=len)
-        assert longer.startswith(shorter), "a snapshot disagrees with the text shown"
-        self.text = longer
-
-
-async def watch(port: int, cookie: str, conversation: int, reply: int) -> Browser:
-    """A tab on `port` that opens the conversation and reads until the reply's final state."""
-    browser = Browser(reply)
-    ws = await open_socket(port, cookie)
-    try:
-        await ws.send(json.dumps({"type": "subscribe", "conversation": conversation}))
-        async with asyncio.timeout(60):
-            while browser.final is None:
-                browser.take(json.loads(await ws.recv()))
-    finally:
-        await ws.close()
-    return browser
 
 
 async def come_and_go(ports: list[int], cookie: str, conversation: int, stop: asyncio.Event) -> int:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from chatapp.chat import generation
+from chatapp.chat import spend
 from chatapp.chat.models import Conversation, Message
 from tests.chat.frames import MODEL, send_frame
 
@@ -168,7 +168,7 @@ async def test_the_cost_of_a_reply_reaches_the_usage_rollups(
     alice_tab = await tab(alice)
     await alice_tab.send(**send_frame("Hi [[tokens:3]]"))
     done = await alice_tab.until("done")
-    await generation.rollups_settled()
+    await spend.rollups_settled()
     row = await Message.objects.aget(pk=done["message"]["id"])
     daily = await UserUsageDaily.objects.aget(user=alice)
     assert daily.cost == row.cost > 0
