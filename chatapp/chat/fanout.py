@@ -113,7 +113,7 @@ class Hub:
                 self.bus.unsubscribe(topic)
 
     def address(self) -> str:
-        """A new topic that only one member joins, reachable from any process (`send_to`)."""
+        """A new topic that only one member joins, reachable by `publish` from any process."""
         self._next_address += 1
         return f"node.{self.node}.{self._next_address}"
 
@@ -141,9 +141,6 @@ class Hub:
         for topic, members in list(self.members.items()):
             for member in tuple(members):
                 member.resync(topic)
-
-    async def ping(self) -> bool:
-        return True if self.bus is None else await self.bus.ping()
 
     async def close(self) -> None:
         if self.bus is not None:
@@ -341,14 +338,6 @@ class RedisBus:
         for topic, frame, when in kept + pending:
             self.tail[topic] = len(self.queue)
             self.queue.append((topic, frame, when))
-
-    async def ping(self) -> bool:
-        try:
-            async with asyncio.timeout(2.0):
-                return bool(await self.publisher.ping())  # type: ignore[misc]
-        except Exception:
-            log.warning("health: Redis did not answer", exc_info=True)
-            return False
 
     async def close(self) -> None:
         if self.flusher is not None and not self.flusher.done():  # let the last frames go out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from typing import Any
@@ -56,6 +57,8 @@ def hook_into_server() -> None:
             if not draining:
                 await drain()
                 reactor.stop()
+                # Everything is saved; a request still in a thread must not hold the exit.
+                loop.call_later(float(settings.CHATAPP_SHUTDOWN_SECONDS), os._exit, 0)
 
         # Replaces Twisted's handler, installed by the time the reactor runs this.
         signal.signal(signal.SIGTERM, on_term)

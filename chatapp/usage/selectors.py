@@ -340,3 +340,23 @@ def usage_deleted(f: Filters) -> Totals:
     if f.model:
         qs = qs.filter(model=f.model)
     return _totals(qs.aggregate(**_sums()))
+
+
+def usage_cost_unknown(f: Filters) -> int:
+    """Replies in the range that OpenRouter may have charged for but whose cost is not known:
+    interrupted, or ended with a generation id and no cost (/generation never answered). They
+    are in none of the sums, and the page says how many there are instead of showing $0."""
+    start, _ = day_bounds(f.start)
+    _, end = day_bounds(f.end)
+    qs = Message.objects.filter(
+        role=Message.Role.ASSISTANT,
+        cost__isnull=True,
+        created_at__gte=start,
+        created_at__lt=end,
+    ).exclude(status=Message.Status.STREAMING)
+    qs = qs.filter(Q(status=Message.Status.INTERRUPTED) | ~Q(generation_id=""))
+    if f.user_id is not None:
+        qs = qs.filter(user_id=f.user_id)
+    if f.model:
+        qs = qs.filter(Q(model_used=f.model) | Q(model_used="", model=f.model))
+    return qs.count()
