@@ -13,7 +13,7 @@
 
   const MIN_DELAY = 500;
   const MAX_DELAY = 5000; // a server back from a restart is found within about 5 s
-  const RESTARTING = 1012; // "service restart": the server said it is coming back at once
+  const RESTARTING = 4012; // the server said it is restarting (after a `restarting` frame)
 
   class ChatSocket {
     /** handlers: onFrame(frame), onOpen(), onStatus(state, detail) where state is "open",
