@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
-from chatapp.usage.periods import local_today
 from django.db.models import Sum
 
 from chatapp.chat.models import Message
+from chatapp.core.periods import local_today
 from chatapp.openrouter import aget_key
 from chatapp.usage.selectors import Filters, usage_cards
 from tests.chat.engine import session_cookie

@@ -8,7 +8,7 @@ import pytest
 
 from chatapp.catalog.models import CatalogModel
 from chatapp.catalog.services import catalog_fields
-from chatapp.chat import generation
+from chatapp.chat import spend
 from chatapp.chat.models import Conversation, Message, RoutingDefaults
 from chatapp.openrouter.fake.catalogue import catalogue_by_id
 from chatapp.usage.models import UsageDaily
@@ -234,6 +234,6 @@ async def test_cached_prompt_tokens_are_shown_as_dollars_saved(
     assert saved == Decimal("0.0000015")
     assert Decimal(reply["cache_savings"]) == saved
     assert (await Message.objects.aget(pk=reply["id"])).cache_savings == saved
-    await generation.rollups_settled()  # and "My usage" and the dashboard count it
+    await spend.rollups_settled()  # and "My usage" and the dashboard count it
     day = await UsageDaily.objects.aget(user=alice)
     assert day.saved == saved
