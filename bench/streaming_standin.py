@@ -29,8 +29,8 @@ def install_probe(log: Any) -> None:
     new_generation = fake.FakeOpenRouter._new_generation
     event = fake._StreamWriter._event
 
-    def _new_generation(self: Any, request: Any, body: Any, plan: Any) -> Any:
-        generation = new_generation(self, request, body, plan)
+    def _new_generation(self: Any, request: Any, body: Any, *args: Any) -> Any:
+        generation = new_generation(self, request, body, *args)
         text = str(body["messages"][-1]["content"])
         tags[generation["id"]] = text.split()[0] if text.split() else "-"
         return generation
