@@ -173,3 +173,37 @@ async def test_the_cost_of_a_reply_reaches_the_usage_rollups(
     daily = await UserUsageDaily.objects.aget(user=alice)
     assert daily.cost == row.cost > 0
     assert daily.replies == 1
+
+
+async def test_a_tab_that_missed_the_end_of_a_reply_gets_its_final_state_on_subscribe(
+    alice, tab, fake_openrouter, operator_key
+):
+    """The tab was away when the reply finished: it names the reply it still shows streaming,
+    and the snapshot brings it back complete (before, only replies still streaming came)."""
+    writer = await tab(alice)
+    await writer.send(**send_frame("short [[tokens:5]]"))
+    done = await writer.until("done")
+    reply = done["message"]
+
+    returning = await tab(alice)
+    await returning.send(
+        type="subscribe", conversation=reply["conversation"], streaming=[reply["id"]]
+    )
+    snapshot = await returning.until("snapshot")
+    [final] = snapshot["messages"]
+    assert final["id"] == reply["id"]
+    assert final["status"] == "complete" and final["content"] == reply["content"]
+
+
+async def test_a_subscribe_cannot_read_replies_of_another_conversation(
+    alice, bob, tab, fake_openrouter, operator_key
+):
+    bobs = await tab(bob)
+    await bobs.send(**send_frame("secret [[tokens:5]]"))
+    theirs = (await bobs.until("done"))["message"]
+    mine = await Conversation.objects.acreate(owner=alice, model=MODEL)
+
+    alices = await tab(alice)
+    await alices.send(type="subscribe", conversation=mine.pk, streaming=[theirs["id"]])
+    snapshot = await alices.until("snapshot")
+    assert snapshot["messages"] == []
