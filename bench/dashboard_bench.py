@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatapp.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -119,7 +119,7 @@ def _time(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
         fn()
         samples.append((time.perf_counter() - t) * 1000)
     samples.sort()
-    p95 = samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)]
+    p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
     return statistics.median(samples), p95
 
 

@@ -151,7 +151,7 @@ class Rig:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
@@ -434,7 +434,7 @@ def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
         return float("nan")
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ttfts(results: dict[str, Any]) -> list[float]:
@@ -627,7 +627,7 @@ async def bench_stop(rig: Rig, background: int, stops: int = 20) -> None:
                 if json.loads(raw)["type"] == "done":
                     break
         await asyncio.sleep(1.0)  # two frames a second: under the per-user rate limit
-        events = json.loads(urllib.request.urlopen(url, timeout=5).read())  # noqa: S310
+        events = json.loads(urllib.request.urlopen(url, timeout=5).read())
         closes = [e["time"] for e in events if e.get("during_stream") and e["time"] >= stopped_at]
         delays.append((min(closes) - stopped_at) * 1000 if closes else float("inf"))
     await ws.close()

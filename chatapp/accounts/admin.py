@@ -9,7 +9,7 @@ from chatapp.core.admin import ReadOnlyAdmin
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin[User]):
     list_display = (
         "username",
         "email",

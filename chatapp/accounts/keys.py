@@ -53,7 +53,7 @@ class KeyStats(Protocol):
 # --- operator key policy ----------------------------------------------------------------------
 
 
-def operator_key_allowed(user: Any) -> bool:
+def operator_key_allowed(user: User) -> bool:
     """Return whether this user may fall back on the operator key (OPENROUTER_API_KEY)."""
     if not settings.OPENROUTER_API_KEY or not getattr(user, "is_active", False):
         return False
@@ -66,7 +66,7 @@ def operator_key_allowed(user: Any) -> bool:
     return policy == "all" or (policy == "staff" and bool(user.is_staff))
 
 
-def operator_key_status(user: Any) -> OperatorStatus:
+def operator_key_status(user: User) -> OperatorStatus:
     if not settings.OPENROUTER_API_KEY:
         return "unavailable"
     return "allowed" if operator_key_allowed(user) else "denied"
@@ -88,7 +88,7 @@ def _usable_user_key(row: OpenRouterKey | None) -> str | None:
 
 
 @sensitive_variables()
-def _resolve(user: Any, row: OpenRouterKey | None) -> ResolvedKey | None:
+def _resolve(user: User, row: OpenRouterKey | None) -> ResolvedKey | None:
     own = _usable_user_key(row)
     if own is not None:
         return ResolvedKey(api_key=own, paid_by="user")
@@ -98,20 +98,20 @@ def _resolve(user: Any, row: OpenRouterKey | None) -> ResolvedKey | None:
     return None
 
 
-def _valid_key_rows(user: Any) -> Any:
+def _valid_key_rows(user: User) -> Any:
     return OpenRouterKey.objects.filter(user_id=user.pk, is_valid=True).only(
         "user_id", "ciphertext"
     )
 
 
-def resolve_api_key(user: Any) -> ResolvedKey | None:
+def resolve_api_key(user: User) -> ResolvedKey | None:
     """Return the user's valid linked key, else the operator key where allowed, else None."""
     if not getattr(user, "is_authenticated", False):
         return None
     return _resolve(user, _valid_key_rows(user).first())
 
 
-async def aresolve_api_key(user: Any) -> ResolvedKey | None:
+async def aresolve_api_key(user: User) -> ResolvedKey | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return _resolve(user, await _valid_key_rows(user).afirst())
@@ -131,7 +131,7 @@ def _is_same_key(row: OpenRouterKey, api_key: str | None) -> bool:
 
 
 @sensitive_variables()
-def key_mark_invalid(*, user: Any, api_key: str | None = None) -> None:
+def key_mark_invalid(*, user: User, api_key: str | None = None) -> None:
     """Record that OpenRouter refused the user's own key (a 401), until they link one again.
 
     Pass the refused api_key where known: a key linked while the refused request was in
@@ -143,7 +143,7 @@ def key_mark_invalid(*, user: Any, api_key: str | None = None) -> None:
 
 
 @sensitive_variables()
-async def akey_mark_invalid(*, user: Any, api_key: str | None = None) -> None:
+async def akey_mark_invalid(*, user: User, api_key: str | None = None) -> None:
     row = await OpenRouterKey.objects.filter(user_id=user.pk).afirst()
     if row is not None and _is_same_key(row, api_key):
         await OpenRouterKey.objects.filter(pk=row.pk).aupdate(
@@ -151,7 +151,7 @@ async def akey_mark_invalid(*, user: Any, api_key: str | None = None) -> None:
         )
 
 
-def no_key_reason(user: Any) -> str:
+def no_key_reason(user: User) -> str:
     """Return the sentence shown instead of sending when no key can pay for a request.
 
     Reads no database, so the websocket consumer may call it from async code.
@@ -184,7 +184,9 @@ def _stats_fields(info: KeyStats | None) -> dict[str, Any]:
 
 
 @sensitive_variables()
-def _store_fields(*, user: Any, api_key: str, source: str, info: KeyStats | None) -> dict[str, Any]:
+def _store_fields(
+    *, user: User, api_key: str, source: str, info: KeyStats | None
+) -> dict[str, Any]:
     return {
         "ciphertext": encrypt_api_key(owner_id=user.pk, api_key=api_key),
         "hint": key_hint(api_key),
@@ -198,7 +200,7 @@ def _store_fields(*, user: Any, api_key: str, source: str, info: KeyStats | None
 
 @sensitive_variables()
 def key_store(
-    *, user: Any, api_key: str, source: str, info: KeyStats | None = None
+    *, user: User, api_key: str, source: str, info: KeyStats | None = None
 ) -> OpenRouterKey:
     """Encrypt and save the user's key, replacing any key they had."""
     fields = _store_fields(user=user, api_key=api_key, source=source, info=info)
@@ -208,20 +210,20 @@ def key_store(
 
 @sensitive_variables()
 async def akey_store(
-    *, user: Any, api_key: str, source: str, info: KeyStats | None = None
+    *, user: User, api_key: str, source: str, info: KeyStats | None = None
 ) -> OpenRouterKey:
     fields = _store_fields(user=user, api_key=api_key, source=source, info=info)
     row, _ = await OpenRouterKey.objects.aupdate_or_create(user_id=user.pk, defaults=fields)
     return row
 
 
-def key_delete(*, user: Any) -> bool:
+def key_delete(*, user: User) -> bool:
     """Delete the user's key (its ciphertext with it); return whether there was one."""
     deleted, _ = OpenRouterKey.objects.filter(user_id=user.pk).delete()
     return deleted > 0
 
 
-async def akey_delete(*, user: Any) -> bool:
+async def akey_delete(*, user: User) -> bool:
     deleted, _ = await OpenRouterKey.objects.filter(user_id=user.pk).adelete()
     return deleted > 0
 

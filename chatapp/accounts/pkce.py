@@ -31,7 +31,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from chatapp import openrouter
 from chatapp.accounts.keys import akey_store
-from chatapp.accounts.models import OpenRouterKey, PkceFlow
+from chatapp.accounts.models import OpenRouterKey, PkceFlow, User
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def authorize_url(*, state: str, challenge: str) -> str:
     return f"{settings.OPENROUTER_AUTH_URL}?{query}"
 
 
-async def _aprune(*, user: Any, now: datetime) -> None:
+async def _aprune(*, user: User, now: datetime) -> None:
     """Drop expired flows, and this user's oldest ones beyond MAX_PENDING_PER_USER."""
     await PkceFlow.objects.filter(expires_at__lte=now).adelete()
     newest = PkceFlow.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
@@ -103,7 +103,7 @@ async def _aprune(*, user: Any, now: datetime) -> None:
 
 
 @sensitive_variables()
-async def apkce_start(*, user: Any) -> PkceStart:
+async def apkce_start(*, user: User) -> PkceStart:
     """Begin a flow for user: record it and return where to send the browser."""
     verifier, state = new_code_verifier(), secrets.token_urlsafe(STATE_BYTES)
     now = timezone.now()
@@ -121,7 +121,7 @@ async def apkce_start(*, user: Any) -> PkceStart:
     return PkceStart(authorize_url(state=state, challenge=code_challenge(verifier)), data)
 
 
-def pending_matches(pending: Any, *, user: Any, state: str) -> bool:
+def pending_matches(pending: Any, *, user: User, state: str) -> bool:
     """Return whether the session's pending flow is this user's and carries this state."""
     if not isinstance(pending, dict) or not state:
         return False
@@ -131,7 +131,7 @@ def pending_matches(pending: Any, *, user: Any, state: str) -> bool:
     )
 
 
-def _check_pending(pending: Any, *, user: Any, state: str) -> None:
+def _check_pending(pending: Any, *, user: User, state: str) -> None:
     if not pending_matches(pending, user=user, state=state):
         raise PkceFailure(
             "state_mismatch",
@@ -145,7 +145,7 @@ def _check_pending(pending: Any, *, user: Any, state: str) -> None:
         )
 
 
-async def _aclaim(*, user: Any, state: str) -> None:
+async def _aclaim(*, user: User, state: str) -> None:
     """Delete the flow's row; only the one request whose DELETE removed it may go on."""
     deleted, _ = await PkceFlow.objects.filter(
         user_id=user.pk, state_digest=state_digest(state), expires_at__gt=timezone.now()
@@ -207,7 +207,7 @@ async def akey_info(api_key: str) -> openrouter.KeyInfo | None:
 
 
 @sensitive_variables()
-async def apkce_complete(*, user: Any, pending: Any, state: str, code: str) -> OpenRouterKey:
+async def apkce_complete(*, user: User, pending: Any, state: str, code: str) -> OpenRouterKey:
     """Finish a flow: check, claim, exchange, store. Raises PkceFailure, storing nothing."""
     _check_pending(pending, user=user, state=state)
     await _aclaim(user=user, state=state)

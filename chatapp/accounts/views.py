@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chatapp import openrouter
 from chatapp.accounts import pkce
+from chatapp.accounts.auth import AuthenticatedHttpRequest
 from chatapp.accounts.crypto import KeyDecryptionError
 from chatapp.accounts.forms import OwnKeyCapForm, PasteKeyForm, SignupForm
 from chatapp.accounts.keys import (
@@ -138,13 +139,13 @@ async def _arender_account(
 @never_cache
 @login_required
 @require_GET
-async def account(request: HttpRequest) -> HttpResponse:
+async def account(request: AuthenticatedHttpRequest) -> HttpResponse:
     return await _arender_account(request, await _auser(request))
 
 
 @login_required
 @require_POST
-async def own_key_cap(request: HttpRequest) -> HttpResponse:
+async def own_key_cap(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = await _auser(request)
     form = OwnKeyCapForm(request.POST)
     if not form.is_valid():
@@ -169,7 +170,7 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 @require_POST
-async def openrouter_start(request: HttpRequest) -> HttpResponse:
+async def openrouter_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     start = await pkce.apkce_start(user=await _auser(request))
     await request.session.aset(pkce.SESSION_KEY, start.session_data)
     return HttpResponseRedirect(start.authorize_url)
@@ -200,7 +201,7 @@ async def _acomplete(request: HttpRequest, user: User) -> str | None:
 @never_cache
 @login_required
 @require_GET
-async def openrouter_callback(request: HttpRequest) -> HttpResponse:
+async def openrouter_callback(request: AuthenticatedHttpRequest) -> HttpResponse:
     error = await _acomplete(request, await _auser(request))
     if error:
         messages.error(request, error)
@@ -232,7 +233,7 @@ async def _alink_pasted(user: User, api_key: str) -> str | None:
 @sensitive_post_parameters("api_key")
 @login_required
 @require_POST
-async def openrouter_paste(request: HttpRequest) -> HttpResponse:
+async def openrouter_paste(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = await _auser(request)
     form = PasteKeyForm(request.POST)
     if form.is_valid():
@@ -246,7 +247,7 @@ async def openrouter_paste(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-async def openrouter_disconnect(request: HttpRequest) -> HttpResponse:
+async def openrouter_disconnect(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = await _auser(request)
     if await akey_delete(user=user):
         logger.info("User %s disconnected their OpenRouter key", user.pk)
@@ -258,7 +259,7 @@ async def openrouter_disconnect(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-async def openrouter_refresh(request: HttpRequest) -> HttpResponse:
+async def openrouter_refresh(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = await _auser(request)
     key = await OpenRouterKey.objects.select_related("user").filter(user_id=user.pk).afirst()
     if key is None:

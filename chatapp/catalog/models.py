@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 
 
-def price_field(verbose_name: str) -> models.DecimalField:
+def price_field(verbose_name: str) -> models.DecimalField[Decimal | None, Decimal | None]:
     """Dollars per unit; None when OpenRouter did not say (or said -1), never negative."""
     return models.DecimalField(
         verbose_name, max_digits=20, decimal_places=12, null=True, blank=True

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
+from chatapp.accounts.auth import AuthenticatedHttpRequest
 from chatapp.accounts.preferences import user_set_favorite_model
 from chatapp.catalog.models import CatalogModel
 from chatapp.catalog.services import catalog_refresh_if_stale
@@ -54,7 +55,7 @@ def _refresh_if_stale() -> None:
 @require_GET
 @login_required
 @cache_control(private=True, max_age=60)
-def models_json(request: HttpRequest) -> JsonResponse:
+def models_json(request: AuthenticatedHttpRequest) -> JsonResponse:
     _refresh_if_stale()
     rows = CatalogModel.objects.filter(is_active=True).order_by("name")
     return JsonResponse({"models": [picker_entry(row) for row in rows]})
@@ -62,7 +63,7 @@ def models_json(request: HttpRequest) -> JsonResponse:
 
 @require_POST
 @login_required
-def favorite(request: HttpRequest) -> JsonResponse:
+def favorite(request: AuthenticatedHttpRequest) -> JsonResponse:
     try:
         body = json.loads(request.body or b"{}")
         model_id = str(body["model"])
@@ -71,5 +72,5 @@ def favorite(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "Send {model, favorite}."}, status=400)
     if not CatalogModel.objects.filter(model_id=model_id).exists():
         return JsonResponse({"error": "That model is not in the catalogue."}, status=404)
-    favorites = user_set_favorite_model(user=request.user, model_id=model_id, favorite=wanted)  # type: ignore[arg-type]
+    favorites = user_set_favorite_model(user=request.user, model_id=model_id, favorite=wanted)
     return JsonResponse({"favorites": favorites})

@@ -19,6 +19,7 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from chatapp.accounts.models import User
 from chatapp.chat import fanout, lifecycle, services
 from chatapp.chat.generation import generation_start
 from chatapp.chat.groups import conversation_group, generation_group, session_tag, user_group
@@ -101,7 +102,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if lifecycle.draining:  # shutting down: the page retries, and reaches a live process
             await self.close(code=4013)
             return
-        self.user = user
+        self.user: User = user
         self.hub = fanout.hub()
         self.address = self.hub.address()
         self.watching: set[int] = set()
@@ -241,7 +242,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         topic = conversation_group(conversation.pk)
         for message in exchange.messages:
             await self.hub.publish(topic, self.created_frame(message, client_id))
-        assert exchange.reply is not None and exchange.key is not None
+        assert exchange.reply is not None
+        assert exchange.key is not None
         generation_start(
             reply=exchange.reply,
             conversation=conversation,

@@ -19,6 +19,7 @@ from typing import Any
 from django.utils import timezone
 
 from chatapp.accounts.keys import ResolvedKey, akey_mark_invalid
+from chatapp.accounts.models import User
 from chatapp.chat import announce, fanout
 from chatapp.chat.checkpoints import checkpointer
 from chatapp.chat.groups import conversation_group, generation_group
@@ -55,7 +56,7 @@ def generation_start(
     *,
     reply: Message,
     conversation: Conversation,
-    user: Any,
+    user: User,
     history: list[ChatMessage],
     payment: ResolvedKey,
 ) -> Generation:
@@ -75,7 +76,7 @@ class Generation:
         self,
         reply: Message,
         conversation: Conversation,
-        user: Any,
+        user: User,
         history: list[ChatMessage],
         payment: ResolvedKey,
     ) -> None:
@@ -357,7 +358,7 @@ class Generation:
     async def _key_refused(self) -> str:
         """Mark the user's key invalid; return the sentence that tells the person what to do."""
         assert self.error is not None
-        if self.payment.paid_by == Message.PaidBy.USER:
+        if self.payment.paid_by == "user":
             await akey_mark_invalid(user=self.user, api_key=self.payment.api_key)
             return self.error.message
         # The site's key was refused: the person can only tell the admin, or use their own.

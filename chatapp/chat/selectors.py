@@ -6,10 +6,11 @@ not exist, as far as these are concerned.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 
+from chatapp.accounts.models import User
 from chatapp.chat.models import Conversation, Message
 from chatapp.chat.protocol import MessageData, message_data
 
@@ -25,7 +26,7 @@ class SearchHit(TypedDict):
     updated_at: str
 
 
-def conversations_for(*, user: Any) -> QuerySet[Conversation]:
+def conversations_for(*, user: User) -> QuerySet[Conversation]:
     """Return the user's conversations, most recent first, each with `total_cost`."""
     return (
         Conversation.objects.filter(owner_id=user.pk)
@@ -34,7 +35,7 @@ def conversations_for(*, user: Any) -> QuerySet[Conversation]:
     )
 
 
-def conversation_sidebar(*, user: Any, include: int | None = None) -> list[Conversation]:
+def conversation_sidebar(*, user: User, include: int | None = None) -> list[Conversation]:
     """Return the sidebar: conversations that have a message, plus `include` (the open one)."""
     has_message = Exists(Message.objects.filter(conversation_id=OuterRef("pk")))
     keep = Q(has_message=True) | Q(pk=include) if include else Q(has_message=True)
@@ -42,7 +43,7 @@ def conversation_sidebar(*, user: Any, include: int | None = None) -> list[Conve
     return list(rows[:SIDEBAR_LIMIT])
 
 
-def conversation_find(*, user: Any, pk: int) -> Conversation | None:
+def conversation_find(*, user: User, pk: int) -> Conversation | None:
     """Return the user's conversation `pk`, or None (services.conversation_get refuses instead)."""
     return conversations_for(user=user).filter(pk=pk).first()
 
@@ -55,7 +56,7 @@ def conversation_transcript(*, conversation: Conversation) -> list[MessageData]:
     return [message_data(row) for row in rows]
 
 
-def conversation_search(*, user: Any, query: str) -> list[SearchHit]:
+def conversation_search(*, user: User, query: str) -> list[SearchHit]:
     """Return the user's conversations whose title or any message contains `query`."""
     query = query.strip()
     if not query:

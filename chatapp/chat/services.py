@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chatapp.accounts.keys import ResolvedKey, no_key_reason, resolve_api_key
+from chatapp.accounts.models import User
 from chatapp.chat.hooks import reply_refusal
 from chatapp.chat.models import Conversation, Message
 from chatapp.chat.protocol import ErrorCode
@@ -71,7 +72,7 @@ class Exchange:
 # --- reads -------------------------------------------------------------------------------------
 
 
-def conversation_get(*, user: Any, pk: int) -> Conversation:
+def conversation_get(*, user: User, pk: int) -> Conversation:
     """Return the user's conversation `pk`, or refuse with `not_found` (the socket's answer)."""
     try:
         return Conversation.objects.get(pk=pk, owner=user)
@@ -79,7 +80,7 @@ def conversation_get(*, user: Any, pk: int) -> Conversation:
         raise ChatRefusal("not_found", NOT_FOUND) from None
 
 
-async def aconversation_get(*, user: Any, pk: int) -> Conversation:
+async def aconversation_get(*, user: User, pk: int) -> Conversation:
     try:
         return await Conversation.objects.aget(pk=pk, owner=user)
     except Conversation.DoesNotExist:
@@ -124,7 +125,7 @@ def branch_history(*, conversation: Conversation, leaf_id: int | None) -> list[C
 # --- the checks before any upstream call -------------------------------------------------------
 
 
-def key_for_generation(*, user: Any) -> ResolvedKey:
+def key_for_generation(*, user: User) -> ResolvedKey:
     """Return the key that pays for a reply, or refuse: no usable key, or the budget is spent."""
     key = resolve_api_key(user)
     if key is None:
@@ -140,7 +141,7 @@ def key_for_generation(*, user: Any) -> ResolvedKey:
 # ORM cannot hold a transaction open across awaits).
 
 
-def _duplicate(*, user: Any, client_id: uuid.UUID) -> Exchange | None:
+def _duplicate(*, user: User, client_id: uuid.UUID) -> Exchange | None:
     rows = Message.objects.filter(user=user, client_id=client_id)
     if not rows.exists():  # nearly every send: the cheapest query that says so (a third of a ms)
         return None
@@ -153,7 +154,7 @@ def _duplicate(*, user: Any, client_id: uuid.UUID) -> Exchange | None:
     return Exchange(conversation=first.conversation, messages=messages, duplicate=True)
 
 
-def _reserve_reply(*, user: Any) -> None:
+def _reserve_reply(*, user: User) -> None:
     """Refuse a reply beyond CHATAPP_MAX_CONCURRENT_REPLIES streaming ones of this user.
 
     Counted in the database, so the cap holds across server processes; the user's row is locked
@@ -207,7 +208,7 @@ def _user_message(
     )
 
 
-def _touch(*, conversation: Conversation, user: Any, model: str, created: bool = False) -> None:
+def _touch(*, conversation: Conversation, user: User, model: str, created: bool = False) -> None:
     """Move the conversation to the top of the list, and remember the model for next time."""
     if not created:
         now = timezone.now()
@@ -238,7 +239,7 @@ def _idempotent(fn: Any) -> Any:
     the key and the budget, then write in one transaction (a lost race on client_id or on
     "busy" is answered cleanly). All of it in one thread hop: it is on the first-token path."""
 
-    def wrapper(*, user: Any, client_id: uuid.UUID, **kwargs: Any) -> Exchange:
+    def wrapper(*, user: User, client_id: uuid.UUID, **kwargs: Any) -> Exchange:
         duplicate = _duplicate(user=user, client_id=client_id)
         if duplicate is not None:
             return duplicate
@@ -282,7 +283,7 @@ def _plan(result: Exchange) -> None:
 @_idempotent
 def message_send(
     *,
-    user: Any,
+    user: User,
     conversation_id: int | None,
     client_id: uuid.UUID,
     content: str,
@@ -321,7 +322,7 @@ def message_send(
 @_idempotent
 def message_regenerate(
     *,
-    user: Any,
+    user: User,
     conversation_id: int,
     message_id: int,
     client_id: uuid.UUID,
@@ -345,7 +346,7 @@ def message_regenerate(
 @_idempotent
 def message_edit(
     *,
-    user: Any,
+    user: User,
     conversation_id: int,
     message_id: int,
     client_id: uuid.UUID,

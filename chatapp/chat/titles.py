@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from chatapp.accounts.models import User
 from chatapp.catalog.models import CatalogModel
 from chatapp.chat import announce
 from chatapp.chat.models import Conversation, Message
@@ -61,7 +62,7 @@ def _clean(raw: str) -> str:
 
 
 async def title_start_if_new(
-    *, conversation: Conversation, reply: Message, user: Any, payment: ResolvedKey, first_text: str
+    *, conversation: Conversation, reply: Message, user: User, payment: ResolvedKey, first_text: str
 ) -> bool:
     """Name `conversation` if this was its first reply; return whether the conversation was
     announced (a title model's answer is announced later, once it is in).
@@ -114,7 +115,7 @@ def _warn_unavailable(model: str, why: str) -> None:
 
 
 async def atitle_generate(
-    *, conversation: Conversation, first: str, user: Any, payment: ResolvedKey, model: str
+    *, conversation: Conversation, first: str, user: User, payment: ResolvedKey, model: str
 ) -> str:
     """Ask `model` for a title (its call stored as a "title" message), save it."""
     title = ""
@@ -141,7 +142,7 @@ async def _title_save(conversation: Conversation, title: str) -> bool:
 
 
 async def _ask_model(
-    *, conversation: Conversation, first: str, user: Any, payment: ResolvedKey, model: str
+    *, conversation: Conversation, first: str, user: User, payment: ResolvedKey, model: str
 ) -> str:
 
     parts: list[str] = []

@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from chatapp.accounts.auth import AuthenticatedHttpRequest
 from chatapp.accounts.keys import no_key_reason, resolve_api_key
+from chatapp.accounts.models import User
 from chatapp.catalog.models import CatalogModel
 from chatapp.catalog.providers import ProvidersUnavailable, model_providers
 from chatapp.chat import fanout, selectors
@@ -37,18 +39,18 @@ FALLBACK_MODEL = "openai/gpt-4o-mini"
 
 @require_GET
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _page(request, None)
 
 
 @require_GET
 @login_required
-def conversation(request: HttpRequest, pk: int) -> HttpResponse:
+def conversation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _page(request, _owned(request, pk))
 
 
-def _page(request: HttpRequest, conv: Conversation | None) -> HttpResponse:
-    user: Any = request.user
+def _page(request: AuthenticatedHttpRequest, conv: Conversation | None) -> HttpResponse:
+    user = request.user
     sidebar = selectors.conversation_sidebar(user=user, include=conv.pk if conv else None)
     context = {
         "conversation": conv,
@@ -58,8 +60,8 @@ def _page(request: HttpRequest, conv: Conversation | None) -> HttpResponse:
     return render(request, "chat/home.html", context)
 
 
-def _chat_data(request: HttpRequest, conv: Conversation | None) -> dict[str, Any]:
-    user: Any = request.user
+def _chat_data(request: AuthenticatedHttpRequest, conv: Conversation | None) -> dict[str, Any]:
+    user = request.user
     key = resolve_api_key(user)
     return {
         "conversation": _conversation_state(conv) if conv else None,
@@ -107,7 +109,7 @@ def routing_defaults_data() -> dict[str, Any]:
     return _routing(routing_defaults())
 
 
-def default_model(user: Any) -> str:
+def default_model(user: User) -> str:
     """Return the model a new chat starts with: the last one used, else a favourite."""
     for candidate in [user.last_model, *user.favorite_models, FALLBACK_MODEL]:
         if candidate and CatalogModel.objects.filter(model_id=candidate, is_active=True).exists():
@@ -116,7 +118,7 @@ def default_model(user: Any) -> str:
     return first.model_id if first else (user.last_model or FALLBACK_MODEL)
 
 
-def _owned(request: HttpRequest, pk: int) -> Conversation:
+def _owned(request: AuthenticatedHttpRequest, pk: int) -> Conversation:
     conv = selectors.conversation_find(user=request.user, pk=pk)
     if conv is None:
         raise Http404("No such conversation.")
@@ -129,11 +131,11 @@ def _refused(message: str, status: int = 400) -> JsonResponse:
 
 @require_POST
 @login_required
-def create(request: HttpRequest) -> JsonResponse:
+def create(request: AuthenticatedHttpRequest) -> JsonResponse:
     body = json_object(request)
     try:
         conv = conversation_create(
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,
             model=str(body.get("model") or default_model(request.user)),
             system_prompt=str(body.get("system_prompt") or ""),
             parameters=body.get("parameters") or {},
@@ -155,7 +157,7 @@ def conv_url(conv: Conversation) -> str:
 
 @require_POST
 @login_required
-def rename(request: HttpRequest, pk: int) -> JsonResponse:
+def rename(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     title = str(json_object(request).get("title") or "").strip()
     if not title:
         return _refused("A title needs at least one character.")
@@ -165,14 +167,14 @@ def rename(request: HttpRequest, pk: int) -> JsonResponse:
 
 @require_POST
 @login_required
-def delete(request: HttpRequest, pk: int) -> JsonResponse:
+def delete(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     conversation_delete(conversation=_owned(request, pk))
     return JsonResponse({"deleted": pk})
 
 
 @require_POST
 @login_required
-def update_settings(request: HttpRequest, pk: int) -> JsonResponse:
+def update_settings(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     conv = _owned(request, pk)
     body = json_object(request)
     try:
@@ -190,7 +192,7 @@ def update_settings(request: HttpRequest, pk: int) -> JsonResponse:
 
 @require_POST
 @login_required
-def web_search(request: HttpRequest, pk: int) -> JsonResponse:
+def web_search(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     on = bool(json_object(request).get("on"))
     conv = conversation_set_web_search(conversation=_owned(request, pk), on=on)
     return JsonResponse({"conversation": _conversation_state(conv)})
@@ -198,14 +200,14 @@ def web_search(request: HttpRequest, pk: int) -> JsonResponse:
 
 @require_GET
 @login_required
-def search(request: HttpRequest) -> JsonResponse:
+def search(request: AuthenticatedHttpRequest) -> JsonResponse:
     hits = selectors.conversation_search(user=request.user, query=request.GET.get("q", ""))
     return JsonResponse({"results": hits})
 
 
 @require_GET
 @login_required
-def providers(request: HttpRequest) -> JsonResponse:
+def providers(request: AuthenticatedHttpRequest) -> JsonResponse:
     """The providers of a model, for the "Prefer providers" list of the settings panel."""
     model_id = request.GET.get("model", "")
     if not CatalogModel.objects.filter(model_id=model_id).exists():

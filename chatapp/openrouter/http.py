@@ -81,7 +81,7 @@ def headers(api_key: str | None = None) -> dict[str, str]:
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
     """Parse Retry-After as seconds (a number, or an HTTP date)."""
-    value = response.headers.get("retry-after")
+    value: str | None = response.headers.get("retry-after")
     if not value:
         return None
     try:

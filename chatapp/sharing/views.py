@@ -5,8 +5,6 @@ Thin: each view checks the owner and calls export.py, shares.py or imports/jobs.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from chatapp.accounts.auth import AuthenticatedHttpRequest
 from chatapp.chat.models import Conversation
 from chatapp.chat.selectors import conversation_find
 from chatapp.core.http import json_object
@@ -27,7 +26,7 @@ MB = 1024 * 1024
 UPLOAD_OVERHEAD = 64 * 1024
 
 
-def _owned(request: HttpRequest, pk: int) -> Conversation:
+def _owned(request: AuthenticatedHttpRequest, pk: int) -> Conversation:
     conversation = conversation_find(user=request.user, pk=pk)
     if conversation is None:
         raise Http404("No such conversation.")
@@ -51,14 +50,14 @@ def _download(file: export.ExportFile) -> HttpResponse:
 
 @require_GET
 @login_required
-def export_markdown(request: HttpRequest, pk: int) -> HttpResponse:
+def export_markdown(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     conversation = _owned(request, pk)
     return _download(export.export_markdown(conversation=conversation, leaf=_leaf(request)))
 
 
 @require_GET
 @login_required
-def export_json(request: HttpRequest, pk: int) -> HttpResponse:
+def export_json(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     conversation = _owned(request, pk)
     branches: export.Branches = "all" if request.GET.get("branches") == "all" else "current"
     file = export.export_json(conversation=conversation, branches=branches, leaf=_leaf(request))
@@ -67,8 +66,8 @@ def export_json(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def export_all(request: HttpRequest) -> HttpResponse:
-    return _download(export.export_all_zip(user=request.user))  # type: ignore[arg-type]
+def export_all(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return _download(export.export_all_zip(user=request.user))
 
 
 # --- share: the owner's dialog ------------------------------------------------------------------
@@ -81,11 +80,11 @@ def _share_reply(share: Share | None, leaf: int | None) -> JsonResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def share(request: HttpRequest, pk: int) -> JsonResponse:
+def share(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     """GET: the conversation's share, if any. POST {leaf, show_name}: share the branch ending at
     `leaf`, or copy it again over the same link; with "snapshot": false only show_name changes."""
     conversation = _owned(request, pk)
-    user: Any = request.user
+    user = request.user
     if request.method == "GET":
         return _share_reply(shares.share_get(user=user, conversation=conversation), _leaf(request))
     body = json_object(request)
@@ -102,8 +101,8 @@ def share(request: HttpRequest, pk: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def share_stop(request: HttpRequest, pk: int) -> JsonResponse:
-    current = shares.share_get(user=request.user, conversation=_owned(request, pk))  # type: ignore[arg-type]
+def share_stop(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
+    current = shares.share_get(user=request.user, conversation=_owned(request, pk))
     if current is not None:
         shares.share_stop(share=current)
     return JsonResponse({"share": None})
@@ -111,7 +110,7 @@ def share_stop(request: HttpRequest, pk: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def share_stop_from_account(request: HttpRequest, pk: int) -> HttpResponse:
+def share_stop_from_account(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     current = get_object_or_404(Share, pk=pk, owner_id=request.user.pk)
     shares.share_stop(share=current)
     messages.success(request, f"“{current.title}” is no longer shared; its link is dead.")
@@ -147,7 +146,7 @@ def _too_big(size: int) -> str:
 
 @login_required
 @require_POST
-def import_upload(request: HttpRequest) -> JsonResponse:
+def import_upload(request: AuthenticatedHttpRequest) -> JsonResponse:
     cap = settings.CHATAPP_MAX_IMPORT_MB * MB
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > cap + UPLOAD_OVERHEAD:  # refuse before Django reads the body
@@ -157,15 +156,15 @@ def import_upload(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "Choose a file to import first."}, status=400)
     if (upload.size or 0) > cap:
         return JsonResponse({"error": _too_big(upload.size or 0)}, status=413)
-    job = import_start(user=request.user, upload=upload)  # type: ignore[arg-type]
+    job = import_start(user=request.user, upload=upload)
     return JsonResponse({"job": import_job_data(job)}, status=202)
 
 
 @never_cache
 @login_required
 @require_GET
-def import_status(request: HttpRequest, pk: int) -> JsonResponse:
-    job = import_job_get(user=request.user, pk=pk)  # type: ignore[arg-type]
+def import_status(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
+    job = import_job_get(user=request.user, pk=pk)
     if job is None:
         raise Http404("No such import.")
     return JsonResponse({"job": import_job_data(job)})

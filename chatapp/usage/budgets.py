@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 
+from chatapp.accounts.models import User
 from chatapp.chat.models import Message
 from chatapp.core.periods import local_today, month_bounds, month_start, next_month_start
 from chatapp.usage.models import BudgetSettings, DeletedSpend
@@ -77,14 +77,14 @@ def _check_payer(paid_by: str) -> None:
         raise ValueError(f"paid_by must be 'user' or 'operator', not {paid_by!r}")
 
 
-def _month_spend_rows(user: Any, paid_by: str) -> QuerySet[Message]:
+def _month_spend_rows(user: User, paid_by: str) -> QuerySet[Message]:
     start, end = month_bounds(local_today())
     return Message.objects.filter(
         user=user, paid_by=paid_by, created_at__gte=start, created_at__lt=end
     )
 
 
-def _deleted_spend_rows(user: Any, paid_by: str) -> QuerySet[DeletedSpend]:
+def _deleted_spend_rows(user: User, paid_by: str) -> QuerySet[DeletedSpend]:
     today = local_today()
     return DeletedSpend.objects.filter(
         user_id=user.pk, paid_by=paid_by, day__gte=month_start(today), day__lte=today
@@ -118,7 +118,7 @@ def _refusal(status: BudgetStatus) -> BudgetRefusal | None:
     )
 
 
-def budget_status(*, user: Any, paid_by: str) -> BudgetStatus | None:
+def budget_status(*, user: User, paid_by: str) -> BudgetStatus | None:
     """Return the user's budget for this payer and this month's spend, or None if uncapped."""
     _check_payer(paid_by)
     if paid_by == Message.PaidBy.OPERATOR:
@@ -147,7 +147,7 @@ def _status(paid_by: str, budget: Decimal, spent: Decimal, deleted: Decimal) -> 
     )
 
 
-def budget_check(*, user: Any, paid_by: str) -> BudgetRefusal | None:
+def budget_check(*, user: User, paid_by: str) -> BudgetRefusal | None:
     """Return a refusal if this month's spend has reached the budget for `paid_by`, else None."""
     status = budget_status(user=user, paid_by=paid_by)
     return _refusal(status) if status else None

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 
+from chatapp.accounts.models import User
 from chatapp.catalog.models import CatalogModel
 from chatapp.chat.context import estimate_message_tokens
 from chatapp.chat.models import Conversation
@@ -61,7 +62,7 @@ class CostEstimate:
 def cost_estimate(
     *,
     conversation: Conversation | None,
-    owner: Any,
+    owner: User,
     model_id: str,
     parent_id: int | None,
     draft: str,
@@ -139,7 +140,7 @@ def _web_search_cost(row: CatalogModel | None) -> Decimal:
     return WEB_PLUGIN_PRICE_PER_RESULT * settings.CHATAPP_WEB_SEARCH_MAX_RESULTS
 
 
-def with_budget(estimate: CostEstimate, *, user: Any, paid_by: str | None) -> CostEstimate:
+def with_budget(estimate: CostEstimate, *, user: User, paid_by: str | None) -> CostEstimate:
     """Add what is left of the payer's monthly budget (None when there is no budget)."""
     if paid_by is None:
         return estimate

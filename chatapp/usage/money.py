@@ -10,6 +10,8 @@ from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from chatapp.chat.models import Message
+
 ZERO = Decimal(0)
 # Message.cost keeps 20 decimal places. The rollups count money in integers, because SQLite sums
 # decimals as floats; one integer of 10⁻²⁰ USD would overflow 64 bits at $0.09, so each rollup
@@ -56,7 +58,7 @@ def exact_sum(values: Iterable[Decimal | None]) -> Decimal:
     return sum((v for v in values if v is not None), ZERO)
 
 
-def exact_cost_sum(messages: QuerySet) -> Decimal:
+def exact_cost_sum(messages: QuerySet[Message]) -> Decimal:
     """Return the exact sum of `cost` over `messages`.
 
     PostgreSQL sums numeric exactly; SQLite sums decimals as floats, so there the rows are

@@ -77,7 +77,7 @@ def _forget_user(sender: type[User], instance: User, **kwargs: Any) -> None:
 
 
 @receiver(reply_payable, dispatch_uid="usage_budget_check")
-def _budget_refusal(sender: Any, *, user: Any, paid_by: str, **kwargs: Any) -> str | None:
+def _budget_refusal(sender: Any, *, user: User, paid_by: str, **kwargs: Any) -> str | None:
     refusal = budget_check(user=user, paid_by=paid_by)
     return refusal.message if refusal is not None else None
 

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from chatapp.accounts.auth import AuthenticatedHttpRequest
 from chatapp.accounts.keys import resolve_api_key
 from chatapp.accounts.models import User
 from chatapp.chat.models import Message
@@ -174,7 +175,7 @@ def _range_params(filters: Filters) -> dict[str, str]:
 
 @require_GET
 @login_required
-def my_usage(request: HttpRequest) -> HttpResponse:
+def my_usage(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     total, models = usage_month_by_model(user_id=user.pk)
@@ -198,7 +199,7 @@ def my_usage(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def estimate(request: HttpRequest) -> JsonResponse:
+def estimate(request: AuthenticatedHttpRequest) -> JsonResponse:
     """What the draft in the composer would cost if sent now (the page asks as people type)."""
     try:
         body = json.loads(request.body or b"{}")

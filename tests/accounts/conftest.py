@@ -93,7 +93,7 @@ class FailingUpstream:
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:  # http.server's name
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 upstream.calls.append(self.path)
                 if upstream.hang:
@@ -105,7 +105,7 @@ class FailingUpstream:
                 self.end_headers()
                 self.wfile.write(body.encode())
 
-            do_GET = do_POST  # noqa: N815
+            do_GET = do_POST
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

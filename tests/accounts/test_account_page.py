@@ -79,11 +79,13 @@ def test_the_page_shows_the_masked_key_and_what_openrouter_says_about_it(
     key_store(user=alice, api_key=LIMITED_KEY, source="pasted")
     text = alice_client.get("/accounts/").content.decode()
     assert "sk-or-v1-\u2026" + LIMITED_KEY[-4:] in text
-    assert LIMITED_KEY not in text and LIMITED_KEY[9:-4] not in text
+    assert LIMITED_KEY not in text
+    assert LIMITED_KEY[9:-4] not in text
     assert "Pasted by hand" in text
     # The stand-in gives "limited" keys a $10 limit.
     assert "$10.00" in text
-    assert "Remaining" in text and "Used" in text
+    assert "Remaining" in text
+    assert "Used" in text
     assert len(key_checks(fake_openrouter)) == 1
 
 
@@ -145,7 +147,8 @@ def test_a_pasted_key_is_checked_then_stored(alice, alice_client, fake_openroute
     [check] = key_checks(fake_openrouter)
     assert check["headers"]["authorization"] == f"Bearer {GOOD_KEY}"
     key = OpenRouterKey.objects.get(user=alice)
-    assert key.source == "pasted" and key.checked_at is not None
+    assert key.source == "pasted"
+    assert key.checked_at is not None
     assert resolve_api_key(alice).api_key == GOOD_KEY
 
 

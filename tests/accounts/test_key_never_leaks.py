@@ -168,7 +168,8 @@ async def test_no_response_and_no_frame_of_a_chat_session_shows_a_key(alice, fak
     rec.response("home", await client.get("/"))
     await connect_openrouter(client, rec)
     resolved = await aresolve_api_key(alice)
-    assert resolved is not None and resolved.paid_by == "user"
+    assert resolved is not None
+    assert resolved.paid_by == "user"
     socket = await open_socket(client, rec)
     try:
         conversation = await chat(socket)

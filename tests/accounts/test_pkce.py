@@ -60,7 +60,8 @@ def test_start_redirects_to_openrouter_with_an_s256_challenge(alice_client, fake
     # The challenge is S256 of the verifier that only the session holds.
     pending = alice_client.session[pkce.SESSION_KEY]
     assert s256(pending["verifier"]) == query["code_challenge"]
-    assert "verifier" not in target and pending["verifier"] not in target
+    assert "verifier" not in target
+    assert pending["verifier"] not in target
 
 
 @override_settings(CHATAPP_SITE_URL="https://chat.example.com", ALLOWED_HOSTS=["*"])
@@ -108,13 +109,16 @@ def test_it_links_the_key_that_openrouter_issues(alice, alice_client, fake_openr
     assert s256(exchange["json"]["code_verifier"]) == flow.challenge
 
     key = OpenRouterKey.objects.get(user=alice)
-    assert key.source == OpenRouterKey.Source.PKCE and key.is_valid
+    assert key.source == OpenRouterKey.Source.PKCE
+    assert key.is_valid
     resolved = resolve_api_key(alice)
-    assert resolved is not None and resolved.paid_by == "user"
+    assert resolved is not None
+    assert resolved.paid_by == "user"
     assert resolved.api_key.startswith("sk-or-v1-")
     assert key.masked == "sk-or-v1-\u2026" + resolved.api_key[-4:]
     # Limit and usage come from GET /key right away.
-    assert key.checked_at is not None and key.usage is not None
+    assert key.checked_at is not None
+    assert key.usage is not None
     assert not PkceFlow.objects.filter(user=alice).exists()
     assert pkce.SESSION_KEY not in alice_client.session
 

@@ -68,7 +68,8 @@ def test_no_table_holds_a_key_in_clear(alice, bob, alice_client, fake_openrouter
     alice_key = resolve_api_key(alice).api_key
     stored = all_stored_text()
     assert OpenRouterKey.objects.count() == 2
-    assert alice_key not in stored and PASTED_KEY not in stored
+    assert alice_key not in stored
+    assert PASTED_KEY not in stored
     assert "sk-or-v1-" not in stored
 
 
@@ -91,7 +92,8 @@ def test_a_pg_dump_holds_no_key_in_clear(alice, bob, fake_openrouter):
         command += ["--username", params["USER"]]
     dump = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True)
     assert "accounts_openrouterkey" in dump.stdout
-    assert alice_key not in dump.stdout and PASTED_KEY not in dump.stdout
+    assert alice_key not in dump.stdout
+    assert PASTED_KEY not in dump.stdout
     assert "sk-or-v1-" not in dump.stdout
 
 
@@ -117,8 +119,10 @@ def test_the_admin_shows_the_masked_hint_never_the_key_or_its_ciphertext(alice, 
         response = admin_client.get(path)
         assert response.status_code == 200, path
         text = response.content.decode()
-        assert PASTED_KEY not in text and PASTED_KEY[9:-4] not in text, path
-        assert row.ciphertext not in text and row.ciphertext[:40] not in text, path
+        assert PASTED_KEY not in text, path
+        assert PASTED_KEY[9:-4] not in text, path
+        assert row.ciphertext not in text, path
+        assert row.ciphertext[:40] not in text, path
     assert (
         row.masked
         in admin_client.get(f"/admin/accounts/openrouterkey/{row.pk}/change/").content.decode()
@@ -140,7 +144,8 @@ def test_a_page_with_a_linked_key_shows_only_the_masked_hint(alice, alice_client
     key = resolve_api_key(alice).api_key
     for path in ("/accounts/", "/"):
         text = alice_client.get(path).content.decode()
-        assert key not in text and key[9:-4] not in text, path
+        assert key not in text, path
+        assert key[9:-4] not in text, path
 
 
 @pytest.mark.django_db(transaction=True)
@@ -163,7 +168,8 @@ async def test_an_error_report_from_inside_the_exchange_shows_no_secret(
         report = ExceptionReporter(None, RuntimeError, exc, exc.__traceback__.tb_next)
         frames = report.get_traceback_data()["frames"]
     text = repr([(frame["function"], frame["vars"]) for frame in frames])
-    assert "apkce_complete" in text and "********" in text
+    assert "apkce_complete" in text
+    assert "********" in text
     for secret in (code, start.session_data["verifier"]):
         assert secret not in text
     assert "sk-or-v1-" not in text

@@ -110,7 +110,8 @@ def test_settings_show_only_the_parameters_the_model_supports(signed_in_page: An
         "() => window.Chatapp.page.picker.get(window.Chatapp.page.state.model).params"
     )
     shown = page.locator("[data-param]").evaluate_all("els => els.map(e => e.dataset.param)")
-    assert shown and set(shown) <= set(supported)
+    assert shown
+    assert set(shown) <= set(supported)
     page.get_by_label("System prompt").fill("Answer like a pirate.")
     page.get_by_role("button", name="Save settings").click()
     page.wait_for_url("**/c/*/")

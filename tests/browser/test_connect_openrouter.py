@@ -34,7 +34,9 @@ def test_it_connects_openrouter_through_the_stand_in_and_back(
     page.wait_for_url(f"{live_app.url}/accounts/")
     expect(page.get_by_text("OpenRouter is connected")).to_be_visible()
     stored = linked_key(live_app, user)
-    assert stored is not None and stored["source"] == "pkce" and stored["valid"]
+    assert stored is not None
+    assert stored["source"] == "pkce"
+    assert stored["valid"]
     expect(page.get_by_label("Your key, masked")).to_have_text(stored["masked"])
     expect(page.get_by_text("Connected", exact=True)).to_be_visible()
     screenshot(page, "account-connected", full_page=True)

@@ -67,7 +67,8 @@ def test_staff_see_the_cost_dashboard(
         page.locator("#users-h ~ .card-tools a", has_text="CSV").click()
     assert download.value.suggested_filename.startswith("costs-users-")
 
-    assert dialogs == [] and page_errors == []
+    assert dialogs == []
+    assert page_errors == []
 
 
 def test_a_user_row_opens_their_replies_with_cost(page: Any, staff: LiveUser) -> None:

@@ -111,8 +111,10 @@ async def test_a_new_conversation_is_titled_by_the_title_model_and_that_call_is_
     assert title == conversation.title != ""
     title_call = await Message.objects.aget(role="title")
     assert title_call.model == settings.CHATAPP_TITLE_MODEL
-    assert title_call.cost is not None and title_call.paid_by == "operator"
-    assert title_call.user_id == alice.pk and title_call.conversation_id == conversation.pk
+    assert title_call.cost is not None
+    assert title_call.paid_by == "operator"
+    assert title_call.user_id == alice.pk
+    assert title_call.conversation_id == conversation.pk
 
 
 async def test_a_title_model_that_rambles_is_cut_to_ten_words(

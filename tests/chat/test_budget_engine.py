@@ -62,7 +62,8 @@ async def test_a_reply_in_flight_when_the_budget_runs_out_finishes_and_the_next_
     done = await alice_tab.until("done")
     assert done["message"]["status"] == "complete"
     reply = await Message.objects.aget(pk=first["message"])
-    assert reply.cost is not None and reply.cost > 0  # charged in full, as reported
+    assert reply.cost is not None
+    assert reply.cost > 0
     assert len(chat_calls(fake_openrouter)) == 1
 
     await alice_tab.send(**send_frame("and another", done["conversation"]))

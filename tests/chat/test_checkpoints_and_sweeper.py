@@ -29,7 +29,8 @@ async def test_the_partial_reply_is_checkpointed_while_it_streams(
         return row if row.content else None
 
     row = await eventually(checkpointed, failure="no checkpoint while the reply streamed")
-    assert row.status == "streaming" and row.content
+    assert row.status == "streaming"
+    assert row.content
     await alice_tab.until("done")
 
 

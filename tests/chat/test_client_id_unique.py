@@ -51,7 +51,8 @@ def test_the_second_of_two_racing_sends_answers_with_the_firsts_messages(alice, 
         racer.join(timeout=1)  # time to race: its insert has to wait for this transaction
     racer.join(timeout=20)
     second = outcome["exchange"]
-    assert second.duplicate and second.reply is None
+    assert second.duplicate
+    assert second.reply is None
     assert [m.pk for m in second.messages] == [m.pk for m in first.messages]
     assert Message.objects.count() == 2
     assert Message.objects.get(role="user").content == "from A"

@@ -26,7 +26,8 @@ def test_the_output_reserve_is_max_tokens_else_a_quarter_of_the_window_at_most_t
 def test_a_history_that_fits_is_sent_whole():
     history = [msg("system", 40), msg("user", 40), msg("assistant", 40), msg("user", 40)]
     fitted = fit_history(history, context_length=1000, reserve=100, model_name="M")
-    assert fitted.messages == history and fitted.omitted == 0
+    assert fitted.messages == history
+    assert fitted.omitted == 0
 
 
 def test_it_keeps_the_system_prompt_and_the_newest_turns_and_counts_what_it_left_out():
@@ -53,13 +54,15 @@ def test_it_never_starts_the_kept_turns_with_an_answer():
     ]
     fitted = fit_history(turns, context_length=150, reserve=0, model_name="M")
     assert fitted.messages[0]["role"] == "user"
-    assert fitted.omitted == 4 and fitted.messages == [turns[-1]]
+    assert fitted.omitted == 4
+    assert fitted.messages == [turns[-1]]
 
 
 def test_middle_out_leaves_everything_in_for_openrouter_to_squeeze():
     history = [msg("user", 4000), msg("assistant", 4000), msg("user", 40)]
     fitted = fit_history(history, context_length=500, reserve=100, model_name="M", middle_out=True)
-    assert fitted.messages == history and fitted.omitted == 0
+    assert fitted.messages == history
+    assert fitted.omitted == 0
 
 
 @pytest.mark.parametrize("middle_out", [False, True])

@@ -26,7 +26,8 @@ async def test_a_mid_stream_error_keeps_the_partial_reply_marked_error(
     final = done["message"]
     assert final["status"] == "error"
     assert final["content"] != ""
-    assert final["error_code"] and final["error_text"].endswith(".")
+    assert final["error_code"]
+    assert final["error_text"].endswith(".")
     row = await Message.objects.aget(pk=final["id"])
     assert (row.status, row.content, row.error_text) == (
         "error",

@@ -86,7 +86,8 @@ def assert_every_tab_shows(browsers: list[Browser], row: Message) -> None:
     assert row.status == Message.Status.COMPLETE
     assert row.completion_tokens == 3000
     for browser in browsers:
-        assert browser.final is not None and browser.final["status"] == "complete"
+        assert browser.final is not None
+        assert browser.final["status"] == "complete"
         assert browser.final["content"] == row.content
         assert browser.text == row.content, "a tab's text differs from the stored reply"
 

@@ -35,7 +35,8 @@ async def test_a_second_tab_gets_the_text_so_far_then_the_rest_live(
     await second.send(type="subscribe", conversation=conversation_id)
     snapshot = await second.until("snapshot")
     [streaming] = snapshot["messages"]
-    assert streaming["id"] == reply_id and streaming["status"] == "streaming"
+    assert streaming["id"] == reply_id
+    assert streaming["status"] == "streaming"
     assert streaming["content"] != ""
     done = await second.until("done")
     await first.until("done")
@@ -92,7 +93,8 @@ async def test_stop_keeps_the_partial_reply_as_cancelled_and_closes_upstream(
     )
     assert closes[0]["by"] == "client", "the upstream stream was not closed"
     row = await Message.objects.aget(pk=reply_id)
-    assert row.status == "cancelled" and row.content == final["content"]
+    assert row.status == "cancelled"
+    assert row.content == final["content"]
 
 
 async def test_a_stopped_reply_gets_its_cost_from_the_generation_endpoint(
@@ -105,9 +107,11 @@ async def test_a_stopped_reply_gets_its_cost_from_the_generation_endpoint(
     await alice_tab.send(type="stop", conversation=conversation_id)
     await alice_tab.until("done")
     usage = await alice_tab.until("usage", timeout=20)
-    assert usage["message"] == reply_id and usage["cost"] is not None
+    assert usage["message"] == reply_id
+    assert usage["cost"] is not None
     row = await Message.objects.aget(pk=reply_id)
-    assert row.cost is not None and row.cost > 0
+    assert row.cost is not None
+    assert row.cost > 0
     assert any(r["path"].endswith("/generation") for r in fake_openrouter.requests())
 
 

@@ -50,7 +50,8 @@ async def test_a_malformed_send_gets_bad_request_and_the_socket_stays_open(
     client_id = str(uuid.uuid4())
     await alice_tab.communicator.send_to(text_data=raw_send(client_id, **fields))
     error = await alice_tab.next()
-    assert error["type"] == "error" and error["code"] == "bad_request"
+    assert error["type"] == "error"
+    assert error["code"] == "bad_request"
     assert error["message"].startswith("That request was not understood: ")
     assert error["message"].endswith(".")
     assert error["client_id"] == client_id  # the page puts the text back in the composer

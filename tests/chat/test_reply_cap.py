@@ -46,7 +46,8 @@ async def test_stopping_a_reply_frees_a_place(alice, tab, fake_openrouter, opera
     await alice_tab.send(**send_frame(f"first {LONG}"))
     await alice_tab.send(**send_frame(f"second {LONG}"))
     refused = await alice_tab.until("error")
-    assert refused["code"] == "busy" and "1 reply being written" in refused["message"]
+    assert refused["code"] == "busy"
+    assert "1 reply being written" in refused["message"]
     first = await Message.objects.aget(role="assistant")
     await alice_tab.send(type="stop", conversation=first.conversation_id)
     await alice_tab.until("done", conversation=first.conversation_id)
@@ -68,7 +69,8 @@ async def test_replies_streaming_in_another_process_count_against_the_cap(
     frame = send_frame("one more")
     await alice_tab.send(**frame)
     refused = await alice_tab.until("error")
-    assert refused["code"] == "busy" and refused["client_id"] == frame["client_id"]
+    assert refused["code"] == "busy"
+    assert refused["client_id"] == frame["client_id"]
     assert await Message.objects.acount() == 2
     assert chat_calls(fake_openrouter) == []
 

@@ -10,7 +10,6 @@ import contextlib
 import json
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +27,7 @@ from chatapp.usage.selectors import Filters, usage_cards
 from tests.chat.engine import session_cookie
 from tests.chat.frames import OPERATOR_KEY, send_frame
 from tests.chat.servers import Browser, Server, open_socket, read_until, server_env, watch
+from tests.eventually import eventually, eventually_blocking
 
 pytestmark = [
     pytest.mark.redis,
@@ -44,15 +44,6 @@ def server(fake_openrouter: Any, tmp_path: Path) -> Iterator[Server]:
     yield app
     with contextlib.suppress(Exception):
         app.stop()
-
-
-async def until(check: Any, *, within: float) -> float:
-    """Poll `check()` (a coroutine function) until it is true; return the seconds it took."""
-    started = time.monotonic()
-    async with asyncio.timeout(within):
-        while not await check():
-            await asyncio.sleep(0.1)
-    return time.monotonic() - started
 
 
 async def start_reply(port: int, cookie: str, seconds: float) -> tuple[Any, Browser]:
@@ -81,17 +72,20 @@ async def assert_costed_as_charged(reply_id: int, charged_before: Decimal) -> No
     async def costed() -> bool:
         return (await Message.objects.aget(pk=reply_id)).cost is not None
 
-    await until(costed, within=20)
+    await eventually(costed, timeout=20, interval=0.1, failure="the reply was never costed")
     charged_now = await charged() - charged_before
     stored = (await Message.objects.aaggregate(total=Sum("cost")))["total"]
-    assert stored == charged_now and charged_now > 0
+    assert stored == charged_now
+    assert charged_now > 0
 
     async def dashboard_caught_up() -> bool:
         today = local_today()
         cards = await sync_to_async(usage_cards)(Filters(start=today, end=today))
         return bool(cards["today"].spend == charged_now)
 
-    await until(dashboard_caught_up, within=10)
+    await eventually(
+        dashboard_caught_up, timeout=10, interval=0.1, failure="the dashboard never caught up"
+    )
 
 
 async def test_after_sigkill_a_restarted_server_interrupts_the_reply_within_5_s_with_its_cost(
@@ -109,12 +103,15 @@ async def test_after_sigkill_a_restarted_server_interrupts_the_reply_within_5_s_
     async def swept() -> bool:
         return (await Message.objects.aget(pk=shown.reply)).status != "streaming"
 
-    assert await until(swept, within=10) <= 5.0
+    # "Within 5 s" is the deadline of the wait, not a stopwatch reading.
+    await eventually(swept, timeout=5.0, interval=0.1, failure="not swept within 5 s")
     row = await Message.objects.aget(pk=shown.reply)
-    assert row.status == "interrupted" and "Regenerate" in row.error_text
+    assert row.status == "interrupted"
+    assert "Regenerate" in row.error_text
     assert row.generation_id, "the generation id is stored before the first token"
     # The checkpoint: what the person saw, less at most about a second of it.
-    assert row.content and shown.text.startswith(row.content)
+    assert row.content
+    assert shown.text.startswith(row.content)
     assert len(shown.text) - len(row.content) <= 30 * 4
     await assert_costed_as_charged(row.pk, before)
 
@@ -136,11 +133,14 @@ async def test_sigterm_ends_replies_as_interrupted_with_all_their_text_and_tells
                 shown.take(frame)
     assert ws.close_code == 4012  # restarting: the page reconnects
     assert await stopping == 0  # within CHATAPP_SHUTDOWN_SECONDS, cleanly
-    assert frames[-1] == "restarting" and "done" in frames  # the reply's end came first
-    assert shown.final is not None and shown.final["status"] == "interrupted"
+    assert frames[-1] == "restarting"
+    assert "done" in frames
+    assert shown.final is not None
+    assert shown.final["status"] == "interrupted"
 
     row = await Message.objects.aget(pk=shown.reply)
-    assert row.status == "interrupted" and row.generation_id
+    assert row.status == "interrupted"
+    assert row.generation_id
     assert row.content == shown.text == shown.final["content"], "text the person saw was lost"
 
     server.start()  # the next process costs what the last one left
@@ -155,10 +155,13 @@ def restart_redis() -> None:
         + ["--save", "", "--appendonly", "no"],
         check=True,
     )
-    deadline = time.monotonic() + 10
-    while subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True).returncode:
-        assert time.monotonic() < deadline, "Redis did not come back"
-        time.sleep(0.1)
+    eventually_blocking(
+        lambda: (
+            not subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True).returncode
+        ),
+        interval=0.1,
+        failure="Redis did not come back",
+    )
 
 
 async def test_after_a_redis_restart_the_reply_reaches_every_tab_and_stop_and_sends_work(
@@ -183,13 +186,13 @@ async def test_after_a_redis_restart_the_reply_reaches_every_tab_and_stop_and_se
     row = await Message.objects.aget(pk=row.pk)
     assert row.status == "cancelled"
     assert shown.text == on_b.text == row.content
-    assert on_b.final is not None and on_b.final["status"] == "cancelled"
+    assert on_b.final is not None
+    assert on_b.final["status"] == "cancelled"
 
     # A new send works on either process, with no restart of the app.
     await stopper.send(json.dumps(send_frame("after [[tokens:5]]")))
     done = await read_until(stopper, "done", [])
-    assert done["message"]["status"] == "complete" and done["message"]["cost"] == str(
-        Decimal(done["message"]["cost"])
-    )
+    assert done["message"]["status"] == "complete"
+    assert done["message"]["cost"] == str(Decimal(done["message"]["cost"]))
     await stopper.close()
     await sender.close()

@@ -41,7 +41,8 @@ def test_it_saves_the_routing_choices_of_a_conversation(client, alice, conversat
     conversation.refresh_from_db()
     assert conversation.provider_sort == "latency"
     assert conversation.provider_order == ["Groq", "Together"]
-    assert not conversation.allow_fallbacks and conversation.deny_data_collection
+    assert not conversation.allow_fallbacks
+    assert conversation.deny_data_collection
     assert conversation.context_strategy == "middle-out"
     assert response.json()["conversation"]["routing"]["provider_order"] == ["Groq", "Together"]
 
@@ -62,7 +63,8 @@ def test_a_conversation_created_from_the_panel_starts_from_the_site_defaults(cli
     client.force_login(alice)
     response = post(client, reverse("chat:create"), {"model": MODEL, "web_search": True})
     conversation = Conversation.objects.get(pk=response.json()["conversation"]["id"])
-    assert conversation.provider_sort == "throughput" and not conversation.allow_fallbacks
+    assert conversation.provider_sort == "throughput"
+    assert not conversation.allow_fallbacks
     assert conversation.web_search
 
 

@@ -37,7 +37,9 @@ async def test_a_conversation_with_default_routing_sends_no_provider_object(
     alice_tab = await tab(alice)
     await reply_to(alice_tab, send_frame("Hi [[tokens:3]]"))
     body = chat_calls(fake_openrouter)[-1]["json"]
-    assert "provider" not in body and "plugins" not in body and "transforms" not in body
+    assert "provider" not in body
+    assert "plugins" not in body
+    assert "transforms" not in body
 
 
 async def test_it_sends_the_conversations_provider_routing_as_the_documented_object(
@@ -88,7 +90,8 @@ async def test_a_new_conversation_starts_with_the_site_routing_defaults(
     alice_tab = await tab(alice)
     await reply_to(alice_tab, send_frame("Hi [[tokens:3]]"))
     conversation = await Conversation.objects.aget(owner=alice)
-    assert conversation.provider_sort == "price" and conversation.deny_data_collection
+    assert conversation.provider_sort == "price"
+    assert conversation.deny_data_collection
     assert chat_calls(fake_openrouter)[-1]["json"]["provider"] == {
         "sort": "price",
         "data_collection": "deny",
@@ -201,7 +204,8 @@ async def test_middle_out_sends_the_whole_branch_with_the_transform(
     body = chat_calls(fake_openrouter)[-1]["json"]
     assert body["transforms"] == ["middle-out"]
     assert len(body["messages"]) == 31
-    assert reply["context_omitted"] == 0 and reply["status"] == "complete"
+    assert reply["context_omitted"] == 0
+    assert reply["status"] == "complete"
 
 
 async def test_a_message_that_cannot_fit_is_refused_before_any_call(
@@ -216,7 +220,8 @@ async def test_a_message_that_cannot_fit_is_refused_before_any_call(
 
     assert error["code"] == "too_long_for_model"
     assert error["client_id"] == frame["client_id"]
-    assert "too long for Cohere" in error["message"] and "8,192" in error["message"]
+    assert "too long for Cohere" in error["message"]
+    assert "8,192" in error["message"]
     assert chat_calls(fake_openrouter) == []
     assert await Message.objects.filter(conversation=conversation).acount() == 0
 
@@ -229,7 +234,8 @@ async def test_cached_prompt_tokens_are_shown_as_dollars_saved(
     reply = await reply_to(alice_tab, send_frame("Hi " + "a" * 400 + " [[cached:20]] [[tokens:3]]"))
 
     assert reply["cached_tokens"] == 20
-    assert model.prompt_price is not None and model.cache_read_price is not None
+    assert model.prompt_price is not None
+    assert model.cache_read_price is not None
     saved = (model.prompt_price - model.cache_read_price) * 20
     assert saved == Decimal("0.0000015")
     assert Decimal(reply["cache_savings"]) == saved

@@ -57,7 +57,8 @@ async def test_a_frame_that_is_not_json_gets_a_clear_error(alice, tab):
     alice_tab = await tab(alice)
     await alice_tab.communicator.send_to(text_data="{not json")
     error = await alice_tab.next()
-    assert error["type"] == "error" and error["code"] == "bad_request"
+    assert error["type"] == "error"
+    assert error["code"] == "bad_request"
 
 
 async def test_a_frame_missing_a_field_says_which(alice, tab):

@@ -35,12 +35,17 @@ async def test_it_streams_a_reply_into_a_new_conversation(
     assert row.content == final["content"]
     assert row.user_id == alice.pk
     assert row.parent_id == asked["message"]["id"]
-    assert row.model_used and row.provider and row.generation_id
+    assert row.model_used
+    assert row.provider
+    assert row.generation_id
     assert row.finish_reason == "stop"
-    assert row.completion_tokens and row.prompt_tokens
-    assert isinstance(row.cost, Decimal) and row.cost > 0
+    assert row.completion_tokens
+    assert row.prompt_tokens
+    assert isinstance(row.cost, Decimal)
+    assert row.cost > 0
     assert row.paid_by == "operator"
-    assert row.time_to_first_token_ms is not None and row.duration_ms is not None
+    assert row.time_to_first_token_ms is not None
+    assert row.duration_ms is not None
 
 
 async def test_it_announces_a_new_conversation_to_every_tab_of_its_owner(
@@ -118,7 +123,8 @@ async def test_a_resent_send_with_the_same_client_id_generates_nothing_new(
     await again.send(**frame)
     asked = await again.until("message_created")
     reply = await again.until("message_created")
-    assert asked["message"]["role"] == "user" and reply["message"]["role"] == "assistant"
+    assert asked["message"]["role"] == "user"
+    assert reply["message"]["role"] == "assistant"
     while not await again.nothing(0.5):  # only the title may still arrive, nothing generated
         assert (await again.next())["type"] == "conversation_updated"
     assert await Message.objects.filter(user=alice).acount() == 2

@@ -40,7 +40,8 @@ async def test_a_reply_started_on_one_process_is_watched_and_stopped_through_ano
         await on_b.send(json.dumps({"type": "subscribe", "conversation": conversation_id}))
         snapshot = await read_until(on_b, "snapshot", seen_b)
         [streaming] = snapshot["messages"]
-        assert streaming["id"] == reply_id and streaming["content"]
+        assert streaming["id"] == reply_id
+        assert streaming["content"]
         live = await read_until(on_b, "delta", seen_b)
         assert live["offset"] >= len(streaming["content"])
 
@@ -52,7 +53,8 @@ async def test_a_reply_started_on_one_process_is_watched_and_stopped_through_ano
         text_b = streaming["content"] + "".join(f["text"] for f in seen_b if f["type"] == "delta")
         assert text_b == done_b["message"]["content"]
         row = await Message.objects.aget(pk=reply_id)
-        assert row.status == "cancelled" and row.content == text_b
+        assert row.status == "cancelled"
+        assert row.content == text_b
     finally:
         await on_a.close()
         await on_b.close()

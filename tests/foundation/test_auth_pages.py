@@ -68,6 +68,7 @@ def test_the_sign_in_pages_carry_the_site_name_not_the_host(
 ):
     settings.CHATAPP_SITE_NAME = "Acme Chat"
     text = client.get(reverse(name), HTTP_HOST="localhost").content.decode()
-    assert "<title>" in text and " · Acme Chat</title>" in text
+    assert "<title>" in text
+    assert " · Acme Chat</title>" in text
     assert "<span>Acme Chat</span>" in text
     assert "localhost" not in text

@@ -8,6 +8,7 @@ CR and LF. The real-port equivalent is the `[[split:N]] [[crlf]]` test in test_s
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from decimal import Decimal
 
@@ -66,7 +67,7 @@ class Chunks(httpx.AsyncByteStream):
 
 def events_of(raw: bytes, cuts: list[int] = ()) -> list:
     bounds = [0, *sorted(set(cuts)), len(raw)]
-    parts = [raw[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    parts = [raw[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
     async def run() -> list:
         response = httpx.Response(

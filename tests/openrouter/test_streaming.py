@@ -113,5 +113,6 @@ async def test_it_can_be_iterated_lazily_and_closed_early(fake_openrouter):
     first, second = await anext(stream), await anext(stream)
     await stream.aclose()
 
-    assert isinstance(first, Finish) and first.reason == ""  # the ids come before any text
+    assert isinstance(first, Finish)
+    assert first.reason == ""
     assert isinstance(second, ContentDelta)

@@ -25,7 +25,8 @@ def test_markdown_export_is_the_newest_branch_with_model_time_tokens_and_cost(
     assert disposition == f'attachment; filename="sourdough-help-{forked.conversation.pk}.md"'
     assert text.startswith("# Sourdough help\n")
     assert "Overnight in the fridge." in text  # the regenerated reply is the branch shown
-    assert "4 hours" not in text and "And the oven?" not in text
+    assert "4 hours" not in text
+    assert "And the oven?" not in text
     assert (
         "### Assistant · `openai/gpt-4o-mini` · 2 Mar 2026, 09:32 UTC · 12 → 40 tokens · $0.000042"
         in text
@@ -62,8 +63,10 @@ def test_json_export_is_versioned_with_money_as_decimal_strings(
         "```python\nprint('250 C')\n```",
     ]
     reply = conv["messages"][1]
-    assert reply["cost"] == "0.000125" and reply["parent"] == forked.question.pk
-    assert reply["prompt_tokens"] == 12 and reply["provider"] == "OpenAI"
+    assert reply["cost"] == "0.000125"
+    assert reply["parent"] == forked.question.pk
+    assert reply["prompt_tokens"] == 12
+    assert reply["provider"] == "OpenAI"
     assert reply["created_at"] == "2026-03-02T09:31:00+00:00"
 
 
@@ -83,8 +86,10 @@ def test_exports_never_hold_the_key_its_hint_or_who_paid(alice_client: Client, f
             with zipfile.ZipFile(io.BytesIO(body)) as archive:
                 body = b"".join(archive.read(name) for name in archive.namelist())
         text = body.decode()
-        assert KEY not in text and "sk-or-v1" not in text
-        assert "paid_by" not in text and '"user"' not in text.replace('"role": "user"', "")
+        assert KEY not in text
+        assert "sk-or-v1" not in text
+        assert "paid_by" not in text
+        assert '"user"' not in text.replace('"role": "user"', "")
         assert "alice@example.com" not in text
 
 
@@ -96,7 +101,8 @@ def test_another_user_cannot_export_the_conversation(bob_client: Client, forked:
 
 def test_export_needs_a_signed_in_owner(client: Client, forked: Forked):
     response = client.get(f"/c/{forked.conversation.pk}/export.json")
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
 
 
 def test_the_zip_holds_only_my_conversations(alice_client: Client, forked: Forked, bob: User):

@@ -68,7 +68,8 @@ def test_a_chatgpt_export_lands_as_conversations_with_their_branches(alice: User
         ("assistant", "`fib(10)` is **55**."),  # the tool's output between them is left out
     ]
     first_reply = fib.messages.get(content__startswith="Here you go")
-    assert "```python\ndef fib(n):" in first_reply.content and first_reply.model_used == "gpt-4"
+    assert "```python\ndef fib(n):" in first_reply.content
+    assert first_reply.model_used == "gpt-4"
 
 
 def test_chatgpt_times_system_prompt_and_what_was_left_out(alice: User, tmp_path: Path):
@@ -174,7 +175,8 @@ def test_export_then_import_gives_the_same_messages_branches_and_text(
     assert {m.cost for m in copy.messages.all()} == {None}
     assert (copy.web_search, copy.provider_sort) == (True, "price")
     answer = copy.messages.get(content__startswith="```python")
-    assert answer.citations == forked.answer.citations and answer.context_omitted == 1
+    assert answer.citations == forked.answer.citations
+    assert answer.context_omitted == 1
     assert set(copy.messages.values_list("generation_id", flat=True)) == {""}
 
 
@@ -189,7 +191,8 @@ def test_a_newer_version_of_our_format_is_refused_with_a_reason(alice: User, tmp
     document = {"format": "chatapp-export", "version": 99, "conversations": []}
     job = run(alice, json.dumps(document).encode(), tmp_path)
     assert job.status == "failed"
-    assert "version 99" in job.error and "reads versions 1 to 1" in job.error
+    assert "version 99" in job.error
+    assert "reads versions 1 to 1" in job.error
 
 
 # --- broken input ---------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ def test_anyone_signed_out_reads_the_shared_branch(
     response = client.get(path_of(share))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Sourdough help" in html and "And the oven?" in html
+    assert "Sourdough help" in html
+    assert "And the oven?" in html
     assert (
         "About **4 hours** at room temperature." in html
     )  # the source text, rendered by shared.js
@@ -112,7 +113,8 @@ def test_later_messages_and_edits_do_not_reach_the_snapshot(
     add(forked.conversation, "user", "A brand new question", parent=forked.answer, minutes=9)
     Message.objects.filter(pk=forked.question.pk).update(content="Edited afterwards")
     html = client.get(url).content.decode()
-    assert "A brand new question" not in html and "Edited afterwards" not in html
+    assert "A brand new question" not in html
+    assert "Edited afterwards" not in html
     assert "How long should dough rise?" in html
 
 
@@ -126,7 +128,8 @@ def test_the_owner_sees_the_share_is_out_of_date_and_can_update_the_same_link(
     state = alice_client.get(f"/c/{forked.conversation.pk}/share?leaf={newest.pk}").json()["share"]
     assert state["out_of_date"] is True
     updated = publish(alice_client, forked, leaf=newest.pk)
-    assert updated["url"] == first["url"] and updated["out_of_date"] is False
+    assert updated["url"] == first["url"]
+    assert updated["out_of_date"] is False
     assert "A brand new question" in client.get(path_of(updated)).content.decode()
 
 
@@ -144,7 +147,8 @@ def test_stop_sharing_makes_the_link_404_at_once(
 def test_stop_sharing_from_the_account_page(alice_client: Client, client: Client, forked: Forked):
     url = path_of(publish(alice_client, forked))
     account = alice_client.get("/accounts/").content.decode()
-    assert "Shared links" in account and url in account
+    assert "Shared links" in account
+    assert url in account
     response = alice_client.post(f"/shares/{Share.objects.get().pk}/stop")
     assert response.status_code == 302
     assert client.get(url).status_code == 404
@@ -206,7 +210,8 @@ def test_shares_are_listed_in_the_admin_without_their_token(alice_client: Client
     listing = admin.get("/admin/sharing/share/").content.decode()
     assert "Sourdough help" in listing
     page = admin.get(f"/admin/sharing/share/{Share.objects.get().pk}/change/").content.decode()
-    assert token not in page and Share.objects.get().token_digest not in page
+    assert token not in page
+    assert Share.objects.get().token_digest not in page
     assert "How long should dough rise?" in page  # the snapshot, read-only
 
 

@@ -77,7 +77,8 @@ def test_it_prices_the_history_that_would_be_sent_with_the_cached_part_at_the_ca
     assert found["output_tokens"] == 1000
     assert found["output_cost"] == "0.008"
     assert found["total"] == "0.0081975"
-    assert found["omitted"] == 0 and found["refusal"] == ""
+    assert found["omitted"] == 0
+    assert found["refusal"] == ""
 
 
 def test_max_tokens_caps_the_output_and_web_search_adds_the_plugins_price(
@@ -103,7 +104,8 @@ def test_max_tokens_caps_the_output_and_web_search_adds_the_plugins_price(
 def test_a_new_chat_is_priced_from_the_draft_alone(client, alice, model):
     client.force_login(alice)
     found = ask(client, conversation=None, parent=None, model=MODEL, draft="c" * 40)
-    assert found["input_tokens"] == 17 and found["cached_tokens"] == 0
+    assert found["input_tokens"] == 17
+    assert found["cached_tokens"] == 0
     assert found["input_cost"] == "0.000034"
 
 

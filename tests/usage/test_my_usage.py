@@ -15,7 +15,8 @@ URL = reverse("usage:mine")
 
 def test_it_sends_anonymous_people_to_the_login_page(client) -> None:
     response = client.get(URL)
-    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
 
 
 def test_it_shows_this_months_spend_by_model(client, alice, bob) -> None:

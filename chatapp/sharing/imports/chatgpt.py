@@ -111,8 +111,10 @@ def _kept_parent(mapping: dict[str, Any], key: str, kept: dict[str, Any]) -> str
     """Return the nearest ancestor that is kept (a node skipped hands its children up)."""
     parent = mapping[key].get("parent")
     for _ in range(len(mapping)):  # a malformed cycle ends here instead of looping
-        if parent is None or parent in kept:
-            return parent
+        if parent is None:
+            return None
+        if parent in kept:
+            return str(parent)
         node = mapping.get(parent)
         parent = node.get("parent") if isinstance(node, dict) else None
     return None
