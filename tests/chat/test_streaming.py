@@ -198,7 +198,8 @@ async def test_a_tab_that_missed_the_end_of_a_reply_gets_its_final_state_on_subs
     snapshot = await returning.until("snapshot")
     [final] = snapshot["messages"]
     assert final["id"] == reply["id"]
-    assert final["status"] == "complete" and final["content"] == reply["content"]
+    assert final["status"] == "complete"
+    assert final["content"] == reply["content"]
 
 
 async def test_a_subscribe_cannot_read_replies_of_another_conversation(
