@@ -21,6 +21,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from chatapp.accounts.models import User
 from chatapp.chat import fanout, lifecycle, services
+from chatapp.chat.fanout import Frame
 from chatapp.chat.generation import generation_start
 from chatapp.chat.groups import conversation_group, generation_group, session_tag, user_group
 from chatapp.chat.models import Message
@@ -29,8 +30,15 @@ from chatapp.chat.protocol import (
     ErrorCode,
     MessageData,
     aconversation_data,
+    conversation_updated_frame,
     decode_client_frame,
+    error_frame,
+    message_created_frame,
     message_data,
+    restarting_frame,
+    snapshot_frame,
+    snapshot_request,
+    stop_request,
 )
 from chatapp.chat.services import ChatRefusal, Exchange
 from chatapp.chat.sweeper import sweeper_ensure_running
@@ -79,11 +87,11 @@ class PendingSnapshot:
     messages: dict[int, MessageData] | None = None
     asked: set[int] = field(default_factory=set)  # streaming: the worker was asked for them
     answered: set[int] = field(default_factory=set)
-    held: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
+    held: list[tuple[Frame, str | None]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None  # a resync's snapshot()
     timer: asyncio.Task[None] | None = None  # snapshot_late()
 
-    def holds(self, frame: dict[str, Any]) -> bool:
+    def holds(self, frame: Frame) -> bool:
         message = _message_id(frame)
         if message is None:
             return False
@@ -147,7 +155,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
             return
         try:
-            frame: dict[str, Any] = dict(decode_client_frame(raw))
+            frame: Frame = dict(decode_client_frame(raw))
         except BadFrame as exc:
             await self.send_error(
                 "bad_request",
@@ -166,7 +174,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 client_id=frame.get("client_id"),
             )
 
-    async def on_subscribe(self, frame: dict[str, Any]) -> None:
+    async def on_subscribe(self, frame: Frame) -> None:
         conversation = await services.aconversation_get(user=self.user, pk=frame["conversation"])
         pk = conversation.pk
         # Hold its frames first, then join: none is missed between now and the snapshot.
@@ -180,7 +188,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.watch(pk)
         await self.snapshot(pk, pending)
 
-    async def on_unsubscribe(self, frame: dict[str, Any]) -> None:
+    async def on_unsubscribe(self, frame: Frame) -> None:
         pk = frame["conversation"]
         if pk in self.watching:
             self.watching.discard(pk)
@@ -189,15 +197,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 self.cancel_snapshot(pending)
             self.hub.leave(conversation_group(pk), self)
 
-    async def on_stop(self, frame: dict[str, Any]) -> None:
+    async def on_stop(self, frame: Frame) -> None:
         pk = frame["conversation"]
         # A conversation this socket watches was checked to be the user's when it joined: no
         # database round trip, which under load can queue behind other sockets' sends.
         if pk not in self.watching:
             pk = (await services.aconversation_get(user=self.user, pk=pk)).pk
-        await self.hub.publish(generation_group(pk), {"type": "stop"})
+        await self.hub.publish(generation_group(pk), stop_request())
 
-    async def on_send(self, frame: dict[str, Any]) -> None:
+    async def on_send(self, frame: Frame) -> None:
         exchange = await services.amessage_send(
             user=self.user,
             conversation_id=frame["conversation"],
@@ -208,7 +216,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         await self.begin(exchange, frame["client_id"])
 
-    async def on_regenerate(self, frame: dict[str, Any]) -> None:
+    async def on_regenerate(self, frame: Frame) -> None:
         exchange = await services.amessage_regenerate(
             user=self.user,
             conversation_id=frame["conversation"],
@@ -218,7 +226,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         await self.begin(exchange, frame["client_id"])
 
-    async def on_edit(self, frame: dict[str, Any]) -> None:
+    async def on_edit(self, frame: Frame) -> None:
         exchange = await services.amessage_edit(
             user=self.user,
             conversation_id=frame["conversation"],
@@ -237,11 +245,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.watch(conversation.pk)
         if exchange.duplicate:  # a resend after a reconnect: answer it, do nothing again
             for message in exchange.messages:
-                await self.send_json(self.created_frame(message, client_id))
+                await self.send_json(message_created_frame(message, client_id))
             return
         topic = conversation_group(conversation.pk)
         for message in exchange.messages:
-            await self.hub.publish(topic, self.created_frame(message, client_id))
+            await self.hub.publish(topic, message_created_frame(message, client_id))
         assert exchange.reply is not None
         assert exchange.key is not None
         generation_start(
@@ -253,17 +261,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         if exchange.created_conversation:  # a new conversation has cost nothing yet
             data = await aconversation_data(conversation, cost=Decimal(0))
-            frame = {"type": "conversation_updated", "conversation": data}
-            await self.hub.publish(user_group(self.user.pk), frame)
-
-    @staticmethod
-    def created_frame(message: Message, client_id: str) -> dict[str, Any]:
-        return {
-            "type": "message_created",
-            "conversation": message.conversation_id,
-            "message": message_data(message),
-            "client_id": client_id,
-        }
+            await self.hub.publish(user_group(self.user.pk), conversation_updated_frame(data))
 
     async def watch(self, pk: int) -> None:
         if pk not in self.watching:
@@ -295,7 +293,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if not pending.asked:
             await self.send_snapshot(pk, pending)
             return
-        request = {"type": "snapshot_request", "reply_to": self.address, "token": pending.token}
+        request = snapshot_request(reply_to=self.address, token=pending.token)
         await self.hub.publish(generation_group(pk), request)
         if self.pending.get(pk) is pending:  # the worker may have answered already
             pending.timer = asyncio.get_running_loop().create_task(self.snapshot_late(pk, pending))
@@ -317,7 +315,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
 
-    async def on_snapshot_part(self, frame: dict[str, Any]) -> None:
+    async def on_snapshot_part(self, frame: Frame) -> None:
         pending = self.pending.get(frame["conversation"])
         if pending is None or pending.token != frame["token"] or pending.messages is None:
             return
@@ -345,13 +343,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             ):
                 key = (message["id"], kind)
                 self.sent[key] = max(self.sent.get(key, 0), len(shown))
-        await self.send_json({"type": "snapshot", "conversation": pk, "messages": messages})
+        await self.send_json(snapshot_frame(pk, messages))
         for frame, text in pending.held:
             await self.forward(frame, text)
 
     # --- server → client (a fanout.Member) ----------------------------------------------------
 
-    async def deliver(self, topic: str, frame: dict[str, Any], text: str) -> None:
+    async def deliver(self, topic: str, frame: Frame, text: str) -> None:
         if frame["type"] == "snapshot_part":
             await self.on_snapshot_part(frame)
             return
@@ -371,10 +369,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 self.resync_conversation(pk, shown=self.streaming_shown(pk))
 
     def streaming_shown(self, pk: int) -> set[int]:
-        """Replies of `pk` this socket has sent text of and no final state yet."""
+        """Replies this socket has sent text of and no final state yet (of any conversation:
+        the snapshot's query keeps only those of `pk`)."""
         return {message for message, _ in self.sent if message not in self.finished}
 
-    async def forward(self, frame: dict[str, Any], text: str | None) -> None:
+    async def forward(self, frame: Frame, text: str | None) -> None:
         kind = frame["type"]
         if kind in ("delta", "reasoning_delta"):
             message = frame["message"]
@@ -402,9 +401,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def restarting(self) -> None:
         """The server is shutting down: say so, and close so that the page reconnects."""
-        await self.send_json(
-            {"type": "restarting", "message": "The server is restarting. Reconnecting…"}
-        )
+        await self.send_json(restarting_frame())
         await self.close(code=4012)  # 1012 "service restart" is not ours to send
 
     async def send_error(
@@ -416,13 +413,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         client_id: str | None = None,
     ) -> None:
         await self.send_json(
-            {
-                "type": "error",
-                "code": code,
-                "message": message,
-                "conversation": conversation,
-                "client_id": client_id,
-            }
+            error_frame(code, message, conversation=conversation, client_id=client_id)
         )
 
     @classmethod
@@ -430,6 +421,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         return fanout.encode(content)
 
 
-def _message_id(frame: dict[str, Any]) -> int | None:
+def _message_id(frame: Frame) -> int | None:
     message = frame.get("message")
     return message.get("id") if isinstance(message, dict) else message

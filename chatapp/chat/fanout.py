@@ -34,7 +34,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -45,7 +45,7 @@ from django.conf import settings
 
 log = logging.getLogger(__name__)
 
-Frame = dict[str, Any]
+Frame = Mapping[str, Any]  # a frame built by chat/protocol.py; members only read it
 
 MAX_BACKLOG_SECONDS = 30.0
 RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)

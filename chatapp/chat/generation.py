@@ -22,9 +22,10 @@ from chatapp.accounts.keys import ResolvedKey, akey_mark_invalid
 from chatapp.accounts.models import User
 from chatapp.chat import announce, fanout
 from chatapp.chat.checkpoints import checkpointer
+from chatapp.chat.fanout import Frame
 from chatapp.chat.groups import conversation_group, generation_group
 from chatapp.chat.models import Conversation, Message
-from chatapp.chat.protocol import message_data
+from chatapp.chat.protocol import Delta, TextKind, delta_frame, message_data, snapshot_part
 from chatapp.chat.reply_extras import extras_recorder
 from chatapp.chat.requests import reply_options
 from chatapp.chat.spend import fetch_cost_later, record_spend
@@ -100,7 +101,7 @@ class Generation:
         self.hub = fanout.hub()
         self.topic = conversation_group(conversation.pk)
         self.control = generation_group(conversation.pk)
-        self.unpublished: list[dict[str, Any]] = []
+        self.unpublished: list[Delta] = []
         self.publisher: asyncio.Task[None] | None = None
         self.stream_task: asyncio.Task[None] | None = None
         self.task: asyncio.Task[None] | None = None
@@ -168,7 +169,7 @@ class Generation:
         elif isinstance(event, StreamError):
             self.error = event
 
-    def _publish_text(self, kind: str, offset: int, text: str) -> None:
+    def _publish_text(self, kind: TextKind, offset: int, text: str) -> None:
         if self.first_token_at is None:
             self.first_token_at = time.monotonic()
         self.dirty = True
@@ -180,16 +181,16 @@ class Generation:
         ):
             last["text"] += text  # not published yet: nobody else holds it
             return
-        frame = {
-            "type": kind,
-            "conversation": self.conversation.pk,
-            "message": self.reply.pk,
-            "offset": offset,
-            "text": text,
-        }
+        frame = delta_frame(
+            kind=kind,
+            conversation=self.conversation.pk,
+            message=self.reply.pk,
+            offset=offset,
+            text=text,
+        )
         self._publish_soon(frame)
 
-    def _publish_soon(self, frame: dict[str, Any]) -> None:
+    def _publish_soon(self, frame: Delta) -> None:
         """Publish `frame` as soon as the stream waits for the network. Tokens that came in one
         read share a frame; a token that came alone goes out at once (no timer)."""
         self.unpublished.append(frame)
@@ -224,19 +225,16 @@ class Generation:
 
     # --- what sockets ask, through the hub (a fanout.Member) -----------------------------------
 
-    async def deliver(self, topic: str, frame: dict[str, Any], text: str) -> None:
+    async def deliver(self, topic: str, frame: Frame, text: str) -> None:
         if frame["type"] == "stop":
             self.stop()
         elif frame["type"] == "snapshot_request":
-            await self.hub.publish(
-                frame["reply_to"],
-                {
-                    "type": "snapshot_part",
-                    "token": frame["token"],
-                    "conversation": self.conversation.pk,
-                    "message": message_data(self._with_text()),
-                },
+            part = snapshot_part(
+                token=frame["token"],
+                conversation=self.conversation.pk,
+                message=message_data(self._with_text()),
             )
+            await self.hub.publish(frame["reply_to"], part)
 
     def resync(self, topic: str) -> None:
         """Nothing to repair: a stop lost while Redis was away can be pressed again."""

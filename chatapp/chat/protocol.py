@@ -163,6 +163,138 @@ class ErrorFrame(TypedDict):
     client_id: NotRequired[str | None]
 
 
+class Restarting(TypedDict):
+    type: Literal["restarting"]
+    message: str
+
+
+# --- between server processes (never sent to a browser) ----------------------------------------
+
+
+class StopRequest(TypedDict):
+    """To the worker of a conversation: stop the reply."""
+
+    type: Literal["stop"]
+
+
+class SnapshotRequest(TypedDict):
+    """To the worker of a conversation: send your text so far to the socket at `reply_to`."""
+
+    type: Literal["snapshot_request"]
+    reply_to: str
+    token: str
+
+
+class SnapshotPart(TypedDict):
+    """The worker's answer to a SnapshotRequest."""
+
+    type: Literal["snapshot_part"]
+    token: str
+    conversation: int
+    message: MessageData
+
+
+class SessionEnded(TypedDict):
+    """To a user's sockets: close those of `session` (a session_tag), or all when None."""
+
+    type: Literal["session_ended"]
+    session: str | None
+
+
+# --- builders: every frame is made here --------------------------------------------------------
+
+
+def snapshot_frame(conversation: int, messages: list[MessageData]) -> Snapshot:
+    return {"type": "snapshot", "conversation": conversation, "messages": messages}
+
+
+def message_created_frame(message: Message, client_id: str | None) -> MessageCreated:
+    return {
+        "type": "message_created",
+        "conversation": message.conversation_id,
+        "message": message_data(message),
+        "client_id": client_id,
+    }
+
+
+TextKind = Literal["delta", "reasoning_delta"]
+
+
+def delta_frame(
+    *,
+    kind: TextKind,
+    conversation: int,
+    message: int,
+    offset: int,
+    text: str,
+) -> Delta:
+    return {
+        "type": kind,
+        "conversation": conversation,
+        "message": message,
+        "offset": offset,
+        "text": text,
+    }
+
+
+def usage_frame(reply: Message) -> UsageFrame:
+    return {
+        "type": "usage",
+        "conversation": reply.conversation_id,
+        "message": reply.pk,
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "reasoning_tokens": reply.reasoning_tokens,
+        "cached_tokens": reply.cached_tokens,
+        "cost": _money(reply.cost),
+    }
+
+
+def done_frame(reply: Message) -> Done:
+    return {"type": "done", "conversation": reply.conversation_id, "message": message_data(reply)}
+
+
+def conversation_updated_frame(data: ConversationData) -> ConversationUpdated:
+    return {"type": "conversation_updated", "conversation": data}
+
+
+def error_frame(
+    code: ErrorCode, message: str, *, conversation: int | None, client_id: str | None
+) -> ErrorFrame:
+    return {
+        "type": "error",
+        "code": code,
+        "message": message,
+        "conversation": conversation,
+        "client_id": client_id,
+    }
+
+
+def restarting_frame() -> Restarting:
+    return {"type": "restarting", "message": "The server is restarting. Reconnecting…"}
+
+
+def stop_request() -> StopRequest:
+    return {"type": "stop"}
+
+
+def snapshot_request(*, reply_to: str, token: str) -> SnapshotRequest:
+    return {"type": "snapshot_request", "reply_to": reply_to, "token": token}
+
+
+def snapshot_part(*, token: str, conversation: int, message: MessageData) -> SnapshotPart:
+    return {
+        "type": "snapshot_part",
+        "token": token,
+        "conversation": conversation,
+        "message": message,
+    }
+
+
+def session_ended(session: str | None) -> SessionEnded:
+    return {"type": "session_ended", "session": session}
+
+
 # --- serialisers -------------------------------------------------------------------------------
 
 

@@ -15,14 +15,14 @@ from django.dispatch import receiver
 
 from chatapp.chat.fanout import publish_from_sync
 from chatapp.chat.groups import session_tag, user_group
+from chatapp.chat.protocol import session_ended
 
 User = get_user_model()
 
 
 def sessions_end(user_id: int, session: Any = None) -> None:
     """Close the user's sockets: those of `session`, or all of them."""
-    frame = {"type": "session_ended", "session": session_tag(session) if session else None}
-    publish_from_sync(user_group(user_id), frame)
+    publish_from_sync(user_group(user_id), session_ended(session_tag(session) if session else None))
 
 
 @receiver(user_logged_out)
