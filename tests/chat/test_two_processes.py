@@ -74,6 +74,8 @@ async def test_one_send_handed_to_both_processes_at_once_calls_openrouter_once(
             replies = [await created_reply(ws, answered) for ws in sockets]
             assert replies[0] == replies[1]  # both were answered with the one stored reply
             answered.add(replies[0])
+            # One at a time: four replies at once would meet CHATAPP_MAX_CONCURRENT_REPLIES.
+            await read_until(sockets[0], "done", [])
     finally:
         for ws in sockets:
             await ws.close()
