@@ -68,6 +68,13 @@ CHATAPP_MAX_CONCURRENT_REPLIES = env_int("CHATAPP_MAX_CONCURRENT_REPLIES", 3, mi
 # The largest file "Import conversations" accepts, in megabytes (imports run in the background).
 CHATAPP_MAX_IMPORT_MB = env_int("CHATAPP_MAX_IMPORT_MB", 100, minimum=1)
 # On SIGTERM, how long a server process may take to end its replies and close its sockets.
+# Attachments (chatapp/attachments, README "Attachments"): the largest file, and the most the
+# files of one message may add up to; files live under CHATAPP_MEDIA_ROOT, or in an
+# S3-compatible bucket when CHATAPP_S3_BUCKET is set.
+CHATAPP_MAX_UPLOAD_MB = env_int("CHATAPP_MAX_UPLOAD_MB", 20, minimum=1)
+CHATAPP_MAX_MESSAGE_UPLOAD_MB = env_int("CHATAPP_MAX_MESSAGE_UPLOAD_MB", 50, minimum=1)
+CHATAPP_MEDIA_ROOT = Path(env_str("CHATAPP_MEDIA_ROOT", "") or BASE_DIR / "media")
+CHATAPP_S3_BUCKET = env_str("CHATAPP_S3_BUCKET", "")
 CHATAPP_SHUTDOWN_SECONDS = env_int("CHATAPP_SHUTDOWN_SECONDS", 10, minimum=1)
 # OpenRouter client timeouts, in seconds: connecting, silence between stream reads (OpenRouter
 # sends keep-alive comments), and a cap on one whole generation. Retries: see chatapp/openrouter.
@@ -117,6 +124,7 @@ INSTALLED_APPS = [
     "chatapp.core",
     "chatapp.accounts",
     "chatapp.catalog",
+    "chatapp.attachments",
     "chatapp.chat",
     "chatapp.usage",
     "chatapp.sharing",
@@ -202,6 +210,29 @@ STATIC_ROOT = BASE_DIR / ".staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Never a public URL: every file is read through chatapp/attachments/views.py.
+    "attachments": (
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": CHATAPP_S3_BUCKET,
+                "endpoint_url": env_str("CHATAPP_S3_ENDPOINT_URL", "") or None,
+                "region_name": env_str("CHATAPP_S3_REGION", "") or None,
+                "location": "attachments",
+                "default_acl": "private",
+                "file_overwrite": False,
+            },
+        }
+        if CHATAPP_S3_BUCKET
+        else {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {
+                "location": CHATAPP_MEDIA_ROOT,
+                "directory_permissions_mode": 0o700,
+                "file_permissions_mode": 0o600,
+            },
+        }
+    ),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

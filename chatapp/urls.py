@@ -14,5 +14,6 @@ urlpatterns = [
     path("catalog/", include("chatapp.catalog.urls")),
     path("", include("chatapp.usage.urls")),
     path("", include("chatapp.sharing.urls")),
+    path("", include("chatapp.attachments.urls")),
     path("", include("chatapp.chat.urls")),
 ]

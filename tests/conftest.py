@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -34,6 +35,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Browser tests go last: Playwright's sync API keeps an event loop running in this thread
     # for the rest of the session, and no async test can start a loop of its own after it.
     items.sort(key=lambda item: "browser" in item.keywords)
+
+
+@pytest.fixture(autouse=True)
+def attachment_files(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Attachments go to a folder of the test's own, never to the checkout's media/."""
+    root = tmp_path_factory.mktemp("media")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root},
+        },
+    }
+    return root
 
 
 @pytest.fixture

@@ -213,6 +213,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             content=frame["content"],
             model=frame["model"],
             parent_id=frame.get("parent"),
+            attachment_ids=frame.get("attachments") or (),
         )
         await self.begin(exchange, frame["client_id"])
 

@@ -6,6 +6,10 @@ expose them. The estimate is deliberately a little generous, so that what we sen
     tokens(message) = ceil(characters / 4) + 4        (4: the role and separators)
     tokens(request) = sum over messages + 3           (3: the priming of the reply)
 
+Attachments are estimated by kind: an image as IMAGE_TOKENS (what a 1-megapixel image costs on
+the usual vision models), a PDF as a fiftieth of its base64 length (about what its text
+comes to), audio as a thousandth of it (about 30 tokens a second of a typical recording).
+
 Four characters per token is the usual figure for English with GPT-, Llama- and Claude-style
 tokenizers; code and other scripts use more tokens per character, which is why the output
 reserve below is generous too. OpenRouter's own count is the record (the reply's usage).
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from chatapp.openrouter import ChatMessage
+    from chatapp.openrouter import ChatMessage, ContentPart
 
 CHARS_PER_TOKEN = 4
 TOKENS_PER_MESSAGE = 4
@@ -33,8 +37,26 @@ TOKENS_PER_REPLY = 3
 OUTPUT_SHARE = 4
 
 
+IMAGE_TOKENS = 1_500
+PDF_CHARS_PER_TOKEN = 50
+AUDIO_CHARS_PER_TOKEN = 1_000
+
+
 def estimate_message_tokens(message: ChatMessage) -> int:
-    return math.ceil(len(message["content"]) / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE
+    content = message["content"]
+    if isinstance(content, str):
+        return math.ceil(len(content) / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE
+    return sum(_part_tokens(part) for part in content) + TOKENS_PER_MESSAGE
+
+
+def _part_tokens(part: ContentPart) -> int:
+    if part["type"] == "text":
+        return math.ceil(len(part["text"]) / CHARS_PER_TOKEN)
+    if part["type"] == "image_url":
+        return IMAGE_TOKENS
+    if part["type"] == "file":
+        return math.ceil(len(part["file"]["file_data"]) / PDF_CHARS_PER_TOKEN)
+    return math.ceil(len(part["input_audio"]["data"]) / AUDIO_CHARS_PER_TOKEN)
 
 
 def estimate_tokens(messages: Sequence[ChatMessage]) -> int:

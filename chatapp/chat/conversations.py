@@ -11,7 +11,7 @@ from typing import Any
 
 from chatapp.accounts.models import User
 from chatapp.catalog.models import CatalogModel
-from chatapp.chat.models import ContextStrategy, Conversation, ProviderSort
+from chatapp.chat.models import ContextStrategy, Conversation, PdfEngine, ProviderSort
 from chatapp.chat.requests import apply_routing_defaults
 
 TITLE_MAX = 200
@@ -24,6 +24,7 @@ ROUTING_FIELDS = [
     "allow_fallbacks",
     "deny_data_collection",
     "context_strategy",
+    "pdf_engine",
 ]
 
 
@@ -105,6 +106,13 @@ def clean_routing(raw: dict[str, Any]) -> dict[str, Any]:
         if strategy not in ContextStrategy.values:
             raise SettingsError("Choose how to fit long conversations: trim or middle-out.")
         cleaned["context_strategy"] = strategy
+    if "pdf_engine" in raw:
+        engine = str(raw["pdf_engine"] or "")
+        if engine not in PdfEngine.values:
+            raise SettingsError(
+                "Read PDFs with must be OpenRouter's choice, pdf-text, mistral-ocr or native."
+            )
+        cleaned["pdf_engine"] = engine
     return cleaned
 
 
@@ -152,8 +160,12 @@ def conversation_rename(*, conversation: Conversation, title: str) -> Conversati
     return conversation
 
 
-def conversation_delete(*, conversation: Conversation) -> None:
+def conversation_delete(*, conversation: Conversation) -> int:
+    """Delete the conversation with its messages and their attached files; return how many
+    files went with it."""
+    files = conversation.attachments.count()
     conversation.delete()
+    return files
 
 
 def conversation_update_settings(

@@ -41,6 +41,7 @@ from chatapp.openrouter import (
     StreamEvent,
     Usage,
     astream_chat,
+    text_of,
 )
 
 log = logging.getLogger(__name__)
@@ -348,7 +349,9 @@ class Generation:
     def _first_reply_to(self) -> str | None:
         """The question, when this reply is the conversation's first one (nothing before it)."""
         asked = [m for m in self.history if m["role"] != "system"]
-        return asked[0]["content"] if len(asked) == 1 and not self.conversation.title else None
+        if len(asked) != 1 or self.conversation.title:
+            return None
+        return text_of(asked[0]["content"])
 
     def _key_was_refused(self) -> bool:
         return isinstance(self.error, OpenRouterError) and self.error.status == 401

@@ -18,6 +18,15 @@ class ContextStrategy(models.TextChoices):
     MIDDLE_OUT = "middle-out", "Let OpenRouter compress the middle (middle-out)"
 
 
+class PdfEngine(models.TextChoices):
+    """How OpenRouter's file-parser plugin reads an attached PDF (`pdf.engine` in the docs)."""
+
+    DEFAULT = "", "Let OpenRouter choose"
+    PDF_TEXT = "pdf-text", "Its text only (free)"
+    MISTRAL_OCR = "mistral-ocr", "OCR, for scans and images (paid per page)"
+    NATIVE = "native", "The model itself (models that read files)"
+
+
 class RoutingDefaults(SingletonModel):
     """What a new conversation starts with (an admin edits it; one row, pk=1).
 
@@ -69,6 +78,12 @@ class Conversation(models.Model):
     web_search = models.BooleanField(default=False)
     context_strategy = models.CharField(
         max_length=12, choices=ContextStrategy.choices, default=ContextStrategy.TRIM
+    )
+    # Sent as the file-parser plugin's pdf.engine with requests that carry a PDF; "" sends none
+    # (OpenRouter then lets a model that reads files read it, and parses it for the others).
+    # db_default too: raw inserts that predate the field (usage/seed.py) leave it out.
+    pdf_engine = models.CharField(
+        max_length=12, choices=PdfEngine.choices, blank=True, default="", db_default=""
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

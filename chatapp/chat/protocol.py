@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from django.db.models import Sum
 
+from chatapp.attachments.services import MAX_FILES_PER_MESSAGE, AttachmentData, attachment_data
+
 if TYPE_CHECKING:
     from chatapp.chat.models import Conversation, Message
 
@@ -45,6 +47,7 @@ class MessageData(TypedDict):
     error_text: str
     created_at: str
     client_id: str | None
+    attachments: list[AttachmentData]  # a user message's files; [] for every other message
 
 
 class ConversationData(TypedDict):
@@ -73,6 +76,8 @@ class Send(TypedDict):
     content: str
     model: str
     parent: NotRequired[int | None]
+    # Attachments stored by POST /attachments/ (content may then be empty).
+    attachments: NotRequired[list[int]]
 
 
 class Stop(TypedDict):
@@ -152,6 +157,8 @@ ErrorCode = Literal[
     "no_key",
     "over_budget",
     "too_long_for_model",
+    "attachment",
+    "model_cannot_read",
 ]
 
 
@@ -331,7 +338,18 @@ def message_data(msg: Message) -> MessageData:
         "error_text": msg.error_text,
         "created_at": msg.created_at.isoformat(),
         "client_id": str(msg.client_id) if msg.client_id else None,
+        "attachments": _attachments(msg),
     }
+
+
+def _attachments(msg: Message) -> list[AttachmentData]:
+    """A user message's files (prefetch `attachments` where messages are listed); only user
+    messages carry any, so a reply's frames never query for them."""
+    if msg.role != "user":
+        return []
+    cached = type(msg).conversation.is_cached(msg)
+    engine = msg.conversation.pdf_engine if cached else ""
+    return [attachment_data(a, pdf_engine=engine) for a in msg.attachments.all()]
 
 
 def conversation_data(conv: Conversation, *, cost: Decimal | None = None) -> ConversationData:
@@ -396,9 +414,10 @@ _FIELDS: dict[str, dict[str, tuple[bool, str]]] = {
     "send": {
         "conversation": (True, "id_or_null"),
         "client_id": (True, "uuid"),
-        "content": (True, "content"),
+        "content": (True, "content_or_empty"),
         "model": (True, "model"),
         "parent": (False, "id_or_null"),
+        "attachments": (False, "attachment_ids"),
     },
     "regenerate": {
         "conversation": (True, "id"),
@@ -422,9 +441,10 @@ MAX_IDS = 100
 def _check(name: str, kind: str, value: object) -> None:
     if kind == "id_or_null" and value is None:
         return
-    if kind == "ids":
-        if not isinstance(value, list) or len(value) > MAX_IDS:
-            raise BadFrame(f"“{name}” must be a list of at most {MAX_IDS} message ids.")
+    if kind in ("ids", "attachment_ids"):
+        most, what = (MAX_IDS, "message") if kind == "ids" else (MAX_FILES_PER_MESSAGE, "file")
+        if not isinstance(value, list) or len(value) > most:
+            raise BadFrame(f"“{name}” must be a list of at most {most} {what} ids.")
         for item in value:
             _check(name, "id", item)
         return
@@ -438,8 +458,8 @@ def _check(name: str, kind: str, value: object) -> None:
             uuid.UUID(value)
         except ValueError:
             raise BadFrame(f"“{name}” must be a UUID.") from None
-    elif kind == "content":
-        if not isinstance(value, str) or not value.strip():
+    elif kind in ("content", "content_or_empty"):
+        if not isinstance(value, str) or (kind == "content" and not value.strip()):
             raise BadFrame("the message is empty.")
         if len(value) > MAX_CONTENT_CHARS:
             raise BadFrame(f"the message is longer than {MAX_CONTENT_CHARS} characters.")
@@ -496,6 +516,8 @@ def parse_client_frame(data: object) -> ClientFrame:
                 continue
             _check(name, check, data[name])
             frame[name] = data[name]
+        if kind == "send" and not str(frame["content"]).strip() and not frame.get("attachments"):
+            raise BadFrame("the message is empty.")
     except BadFrame as exc:
         exc.conversation, exc.client_id = (
             _valid_or_none(data, "conversation", "id"),

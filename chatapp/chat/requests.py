@@ -7,11 +7,12 @@ what was planned and the record shows how each reply was asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from chatapp.accounts.models import User
 from chatapp.catalog.models import CatalogModel
 from chatapp.chat.context import DoesNotFit, estimate_tokens, fit_history, output_reserve
 from chatapp.chat.models import ContextStrategy, Conversation, Message, RoutingDefaults
@@ -20,7 +21,21 @@ from chatapp.openrouter import PROVIDER_SORTS, ChatOptions, ProviderPreferences
 if TYPE_CHECKING:
     from chatapp.openrouter import ChatMessage
 
-__all__ = ["DoesNotFit", "RequestPlan", "request_plan"]
+__all__ = ["DoesNotFit", "ModelCannotRead", "RequestPlan", "request_plan"]
+
+# What each kind of content part asks of a model's input_modalities (None: any model reads it).
+PART_NEEDS = {"image_url": "image", "input_audio": "audio", "file": "file"}
+NEEDS_WORDS = {"image": "images", "audio": "audio", "file": "PDFs as files"}
+SUGGESTIONS = 3
+
+
+class ModelCannotRead(Exception):
+    """The request carries a kind of content the model does not take; `message` names models
+    that do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -53,9 +68,16 @@ def model_row(model_id: str) -> CatalogModel | None:
 def request_plan(
     *, conversation: Conversation, model_id: str, history: list[ChatMessage]
 ) -> RequestPlan:
-    """Fit `history` to the model and gather the options; raise DoesNotFit when it cannot."""
+    """Fit `history` to the model and gather the options; raise DoesNotFit when it cannot fit,
+    ModelCannotRead when it carries images, audio or files the model does not take."""
     options = conversation_options(conversation)
+    if conversation.pdf_engine and "file" in parts_in(history):
+        options = replace(options, pdf_engine=conversation.pdf_engine)
     row = model_row(model_id)
+    if row is not None:
+        check_modalities(
+            row, history, pdf_engine=conversation.pdf_engine, user_id=conversation.owner_id
+        )
     if row is None or not row.context_length:
         return RequestPlan(history, 0, estimate_tokens(history), options, row)
     max_tokens = conversation.parameters.get("max_tokens")
@@ -71,6 +93,56 @@ def request_plan(
         middle_out=options.middle_out,
     )
     return RequestPlan(fitted.messages, fitted.omitted, fitted.tokens, options, row)
+
+
+def parts_in(history: list[ChatMessage]) -> set[str]:
+    """The types of the content parts `history` holds ("image_url", "file", …)."""
+    return {
+        part["type"]
+        for message in history
+        if not isinstance(message["content"], str)
+        for part in message["content"]
+    }
+
+
+def modalities_needed(history: list[ChatMessage], *, pdf_engine: str) -> set[str]:
+    """The input modalities a model must list to read `history`. A PDF needs "file" only
+    when it goes to the model itself (engine "native"): otherwise OpenRouter parses it."""
+    needed = {PART_NEEDS[kind] for kind in parts_in(history) if kind in PART_NEEDS}
+    if pdf_engine != "native":
+        needed.discard("file")
+    return needed
+
+
+def check_modalities(
+    row: CatalogModel, history: list[ChatMessage], *, pdf_engine: str, user_id: int
+) -> None:
+    """Refuse, before anything is sent, a model that cannot read what `history` carries."""
+    needed = modalities_needed(history, pdf_engine=pdf_engine)
+    lacking = sorted(needed - set(row.input_modalities or ()))
+    if not lacking:
+        return
+    what = " or ".join(NEEDS_WORDS[m] for m in lacking)
+    names = models_that_read(needed, user_id=user_id)
+    suggestion = (
+        f" Models that can: {', '.join(names)}. Pick one in the model picker, or remove the file."
+        if names
+        else " No model in the catalogue reads all of them: remove the file and send again."
+    )
+    raise ModelCannotRead(f"{row.name or row.model_id} can’t read {what}.{suggestion}")
+
+
+def models_that_read(needed: set[str], *, user_id: int) -> list[str]:
+    """A few models that read `needed`: the person's favourites first, then the cheapest."""
+    chosen = User.objects.filter(pk=user_id).values_list("favorite_models", flat=True).first()
+    favourites = set(chosen or ())
+    rows = CatalogModel.objects.filter(is_active=True).order_by("prompt_price", "name")
+    able = [
+        (row.model_id not in favourites, index, row.name or row.model_id)
+        for index, row in enumerate(rows.only("model_id", "name", "input_modalities"))
+        if needed <= set(row.input_modalities or ())
+    ]
+    return [name for _, _, name in sorted(able)[:SUGGESTIONS]]
 
 
 def reply_plan_store(*, reply: Message, plan: RequestPlan) -> None:
@@ -93,6 +165,7 @@ def reply_options(reply: Message) -> ChatOptions:
     stored = reply.request_options or {}
     provider = stored.get("provider") or {}
     plugins = [p for p in stored.get("plugins") or [] if p.get("id") == "web"]
+    parsers = [p for p in stored.get("plugins") or [] if p.get("id") == "file-parser"]
     sort = provider.get("sort")
     return ChatOptions(
         provider=ProviderPreferences(
@@ -103,6 +176,7 @@ def reply_options(reply: Message) -> ChatOptions:
         ),
         web_results=int(plugins[0]["max_results"]) if plugins else None,
         middle_out="middle-out" in (stored.get("transforms") or ()),
+        pdf_engine=(parsers[0].get("pdf") or {}).get("engine") if parsers else None,
     )
 
 

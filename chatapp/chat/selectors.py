@@ -50,9 +50,13 @@ def conversation_find(*, user: User, pk: int) -> Conversation | None:
 
 def conversation_transcript(*, conversation: Conversation) -> list[MessageData]:
     """Return every user and assistant message of every branch, oldest first."""
-    rows = conversation.messages.filter(
-        role__in=[Message.Role.USER, Message.Role.ASSISTANT]
-    ).order_by("created_at", "pk")
+    rows = (
+        conversation.messages.filter(role__in=[Message.Role.USER, Message.Role.ASSISTANT])
+        .order_by("created_at", "pk")
+        .prefetch_related("attachments")
+    )
+    for row in rows:
+        row.conversation = conversation  # its PDF engine says what a PDF needs
     return [message_data(row) for row in rows]
 
 

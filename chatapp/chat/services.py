@@ -7,7 +7,7 @@ someone else raises the same `ChatRefusal("not_found")` as an id that does not e
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,16 +15,24 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from chatapp.accounts.keys import ResolvedKey, no_key_reason, resolve_api_key
 from chatapp.accounts.models import User
+from chatapp.attachments.models import Attachment
+from chatapp.attachments.parts import content_with
+from chatapp.attachments.services import (
+    Refused,
+    attachments_for_message,
+    attachments_of_messages,
+)
 from chatapp.chat.hooks import reply_refusal
 from chatapp.chat.models import Conversation, Message
 from chatapp.chat.protocol import ErrorCode
 from chatapp.chat.requests import (
     DoesNotFit,
+    ModelCannotRead,
     apply_routing_defaults,
     reply_plan_store,
     request_plan,
@@ -109,13 +117,18 @@ def branch_history(*, conversation: Conversation, leaf_id: int | None) -> list[C
         role__in=[Message.Role.USER, Message.Role.ASSISTANT]
     ).values_list("pk", "parent_id", "role", "content")
     by_id = {pk: (parent, role, content) for pk, parent, role, content in rows}
-    path: list[ChatMessage] = []
+    branch: list[tuple[int, str, str]] = []
     node = leaf_id
     while node is not None and node in by_id:
         parent, role, content = by_id[node]
-        if content:  # a reply that failed before its first token has nothing to say
-            path.append({"role": role, "content": content})
+        branch.append((node, role, content))
         node = parent
+    files = attachments_of_messages([pk for pk, role, _ in branch if role == Message.Role.USER])
+    path: list[ChatMessage] = []
+    for pk, role, content in branch:
+        attached = files.get(pk, [])
+        if content or attached:  # a reply that failed before its first token says nothing
+            path.append({"role": role, "content": content_with(content, attached)})
     path.reverse()
     if conversation.system_prompt:
         path.insert(0, {"role": "system", "content": conversation.system_prompt})
@@ -150,6 +163,7 @@ def _duplicate(*, user: User, client_id: uuid.UUID) -> Exchange | None:
         return None
     messages = [first]
     if first.role == Message.Role.USER:
+        prefetch_related_objects([first], "attachments")
         messages += list(first.children.filter(role=Message.Role.ASSISTANT))
     return Exchange(conversation=first.conversation, messages=messages, duplicate=True)
 
@@ -195,9 +209,15 @@ def _placeholder(
 
 
 def _user_message(
-    *, conversation: Conversation, parent: Message | None, content: str, model: str, client_id: Any
+    *,
+    conversation: Conversation,
+    parent: Message | None,
+    content: str,
+    model: str,
+    client_id: Any,
+    files: Sequence[Attachment] = (),
 ) -> Message:
-    return Message.objects.create(
+    message = Message.objects.create(
         conversation=conversation,
         user_id=conversation.owner_id,
         parent=parent,
@@ -206,6 +226,19 @@ def _user_message(
         content=content,
         model=model,
     )
+    if files:
+        message.attachments.add(*files)
+    prefetch_related_objects([message], "attachments")  # its frame is built on the event loop
+    return message
+
+
+def _files(*, user: User, ids: Sequence[int], conversation: Conversation) -> list[Attachment]:
+    if not ids:
+        return []
+    try:
+        return attachments_for_message(user=user, ids=ids, conversation_id=conversation.pk)
+    except Refused as refusal:
+        raise ChatRefusal("attachment", str(refusal)) from None
 
 
 def _touch(*, conversation: Conversation, user: User, model: str, created: bool = False) -> None:
@@ -276,6 +309,8 @@ def _plan(result: Exchange) -> None:
         )
     except DoesNotFit as refusal:
         raise ChatRefusal("too_long_for_model", refusal.message) from None
+    except ModelCannotRead as refusal:
+        raise ChatRefusal("model_cannot_read", refusal.message) from None
     result.history = plan.messages
     reply_plan_store(reply=reply, plan=plan)
 
@@ -290,8 +325,10 @@ def message_send(
     model: str,
     parent_id: int | None,
     paid_by: str,
+    attachment_ids: Sequence[int] = (),
 ) -> Exchange:
-    """Store a user message and the placeholder of its reply (a new conversation if no id)."""
+    """Store a user message (with the attachments `attachment_ids`) and the placeholder of its
+    reply (a new conversation if no id)."""
     created = conversation_id is None
     if conversation_id is None:
         conversation = Conversation(owner=user, model=model)
@@ -306,8 +343,14 @@ def message_send(
             parent = _owned_message(
                 conversation=conversation, pk=parent_id, roles=["user", "assistant"]
             )
+    files = _files(user=user, ids=attachment_ids, conversation=conversation)
     asked = _user_message(
-        conversation=conversation, parent=parent, content=content, model=model, client_id=client_id
+        conversation=conversation,
+        parent=parent,
+        content=content,
+        model=model,
+        client_id=client_id,
+        files=files,
     )
     reply = _placeholder(
         conversation=conversation, parent=asked, model=model, paid_by=paid_by, client_id=None
@@ -315,7 +358,7 @@ def message_send(
     _touch(conversation=conversation, user=user, model=model, created=created)
     exchange = Exchange(conversation, [asked, reply], reply, created_conversation=created)
     if created:  # nothing before it: no need to read the branch back
-        exchange.history = [{"role": "user", "content": content}]
+        exchange.history = [{"role": "user", "content": content_with(content, files)}]
     return exchange
 
 
@@ -354,7 +397,8 @@ def message_edit(
     model: str | None,
     paid_by: str,
 ) -> Exchange:
-    """Store an edited user message as a sibling of `message_id`, and the placeholder of a reply."""
+    """Store an edited user message as a sibling of `message_id` (with its attachments), and
+    the placeholder of a reply."""
     conversation = conversation_get(user=user, pk=conversation_id)
     target = _owned_message(conversation=conversation, pk=message_id, roles=["user"])
     model = model or target.model or conversation.model
@@ -364,6 +408,7 @@ def message_edit(
         content=content,
         model=model,
         client_id=client_id,
+        files=attachments_of_messages([target.pk]).get(target.pk, []),
     )
     reply = _placeholder(
         conversation=conversation, parent=asked, model=model, paid_by=paid_by, client_id=None

@@ -77,6 +77,7 @@ def _chat_data(request: AuthenticatedHttpRequest, conv: Conversation | None) -> 
             "search": reverse("chat:search"),
             "providers": reverse("chat:providers"),
             "estimate": reverse("usage:estimate"),
+            "attachments": reverse("attachments:upload"),
             "create": reverse("chat:create"),
             "home": reverse("chat:home"),
             "socket": "/ws/chat/",
@@ -101,6 +102,7 @@ def _routing(row: Conversation | RoutingDefaults) -> dict[str, Any]:
         "allow_fallbacks": row.allow_fallbacks,
         "deny_data_collection": row.deny_data_collection,
         "context_strategy": row.context_strategy,
+        "pdf_engine": getattr(row, "pdf_engine", ""),
     }
 
 
@@ -168,8 +170,8 @@ def rename(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
 @require_POST
 @login_required
 def delete(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
-    conversation_delete(conversation=_owned(request, pk))
-    return JsonResponse({"deleted": pk})
+    files = conversation_delete(conversation=_owned(request, pk))
+    return JsonResponse({"deleted": pk, "files": files})
 
 
 @require_POST

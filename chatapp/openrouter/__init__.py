@@ -22,18 +22,24 @@ from chatapp.openrouter.errors import (
     Unavailable,
 )
 from chatapp.openrouter.events import (
+    AudioPart,
     ChatMessage,
     Citation,
     Citations,
     ContentDelta,
+    ContentPart,
+    FilePart,
     Finish,
     GenerationInfo,
+    ImagePart,
     KeyInfo,
     ModelEndpoint,
     ReasoningDelta,
     StreamError,
     StreamEvent,
+    TextPart,
     Usage,
+    text_of,
 )
 from chatapp.openrouter.http import aclose_clients
 from chatapp.openrouter.options import (
@@ -48,6 +54,7 @@ from chatapp.openrouter.stream import astream_chat
 __all__ = [
     "PROVIDER_SORTS",
     "WEB_PLUGIN_PRICE_PER_RESULT",
+    "AudioPart",
     "BadRequest",
     "ChatMessage",
     "ChatOptions",
@@ -55,8 +62,11 @@ __all__ = [
     "Citations",
     "ConnectionFailed",
     "ContentDelta",
+    "ContentPart",
+    "FilePart",
     "Finish",
     "GenerationInfo",
+    "ImagePart",
     "InsufficientCredits",
     "InvalidKey",
     "KeyInfo",
@@ -71,6 +81,7 @@ __all__ = [
     "RequestTimeout",
     "StreamError",
     "StreamEvent",
+    "TextPart",
     "Unavailable",
     "Usage",
     "aclose_clients",
@@ -80,4 +91,5 @@ __all__ = [
     "alist_endpoints",
     "alist_models",
     "astream_chat",
+    "text_of",
 ]

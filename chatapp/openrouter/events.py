@@ -4,12 +4,61 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypedDict
+from typing import Literal, TypedDict
+
+# --- what is sent: messages, whose content is text or a list of parts (docs: multimodal) ------
+
+
+class TextPart(TypedDict):
+    type: Literal["text"]
+    text: str
+
+
+class ImageUrl(TypedDict):
+    url: str  # a data URL: data:image/png;base64,…
+
+
+class ImagePart(TypedDict):
+    type: Literal["image_url"]
+    image_url: ImageUrl
+
+
+class FileData(TypedDict):
+    filename: str
+    file_data: str  # a data URL: data:application/pdf;base64,…
+
+
+class FilePart(TypedDict):
+    type: Literal["file"]
+    file: FileData
+
+
+class InputAudio(TypedDict):
+    data: str  # base64, no data: prefix
+    format: str  # "wav" or "mp3"
+
+
+class AudioPart(TypedDict):
+    type: Literal["input_audio"]
+    input_audio: InputAudio
+
+
+ContentPart = TextPart | ImagePart | FilePart | AudioPart
 
 
 class ChatMessage(TypedDict):
     role: str
-    content: str
+    content: str | list[ContentPart]
+
+
+def text_of(content: str | list[ContentPart]) -> str:
+    """The text of a message's content (its text parts, joined by blank lines)."""
+    if isinstance(content, str):
+        return content
+    return "\n\n".join(part["text"] for part in content if part["type"] == "text")
+
+
+# --- what comes back ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,14 +48,22 @@ class ChatOptions:
     # None: no web search; otherwise the `web` plugin with this many results.
     web_results: int | None = None
     middle_out: bool = False
+    # The file-parser plugin's pdf.engine ("pdf-text", "mistral-ocr", "native"); None: no
+    # plugin, OpenRouter's own choice. Set only for requests that carry a PDF.
+    pdf_engine: str | None = None
 
     def body(self) -> dict[str, Any]:
         """The keys these options add to a /chat/completions body (none when all default)."""
         found: dict[str, Any] = {}
         if provider := self.provider.body():
             found["provider"] = provider
+        plugins: list[dict[str, Any]] = []
         if self.web_results is not None:
-            found["plugins"] = [{"id": "web", "max_results": self.web_results}]
+            plugins.append({"id": "web", "max_results": self.web_results})
+        if self.pdf_engine:
+            plugins.append({"id": "file-parser", "pdf": {"engine": self.pdf_engine}})
+        if plugins:
+            found["plugins"] = plugins
         if self.middle_out:
             found["transforms"] = ["middle-out"]
         return found

@@ -301,6 +301,7 @@ def live_app(
         CHATAPP_SITE_URL=url,
         OPENROUTER_API_KEY=OPERATOR_KEY,
         CHATAPP_OPERATOR_KEY_POLICY="all",
+        CHATAPP_MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
     )
     manage("migrate", "--noinput", env=env)
     manage("shell", "--no-imports", "-c", LOAD_CATALOGUE, env=env)
