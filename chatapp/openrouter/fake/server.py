@@ -23,6 +23,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from chatapp.openrouter.fake.catalogue import build_catalogue, catalogue_by_id, endpoints_of
+from chatapp.openrouter.fake.multimodal import (
+    PartError,
+    attachment_tokens,
+    check_parts,
+    describe,
+    parser_cost,
+)
 from chatapp.openrouter.options import WEB_PLUGIN_PRICE_PER_RESULT
 
 API = "/api/v1"
@@ -441,6 +448,10 @@ class FakeOpenRouter:
         model = self.models.get(str(body.get("model")))
         if model is None or model["id"] in self.removed_models:
             return await _error(conn, 400, f"{body.get('model')} is not a valid model ID")
+        try:
+            check_parts(body, model)
+        except PartError as refused:
+            return await _error(conn, refused.status, refused.message)
         plan = self._plan(model, body)
         if too_long := _too_long(model, body):
             return await _error(conn, 400, too_long)
@@ -463,6 +474,8 @@ class FakeOpenRouter:
             reply = _split_tokens(MARKER.sub("", text).strip())
         elif "markdown" in markers or (self.config.markdown and not markers):
             reply = _split_tokens(_MARKDOWN)
+        elif received := describe(body):
+            reply = _split_tokens(received)
         else:
             reply = _reply_tokens(text, count)
         plan = Plan(
@@ -513,6 +526,7 @@ class FakeOpenRouter:
             "provider_name": endpoint["provider_name"],
             "pricing": endpoint["pricing"],
             "web_cost": _web_cost(plan, endpoint),
+            "parser_cost": parser_cost(body),
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "streamed": bool(body.get("stream")),
             "cancelled": False,
@@ -722,7 +736,8 @@ def _cost(generation: dict[str, Any]) -> Decimal:
     cost = _price(prices.get("prompt")) * (generation["tokens_prompt"] - cached)
     cost += _price(prices.get("input_cache_read")) * cached
     cost += _price(prices.get("completion")) * generation["tokens_completion"]
-    return cost + _price(prices.get("request")) + generation["web_cost"]
+    extras = generation["web_cost"] + generation["parser_cost"]
+    return cost + _price(prices.get("request")) + extras
 
 
 def _cache_discount(generation: dict[str, Any]) -> Decimal:
@@ -912,7 +927,7 @@ def _text_of(content: Any) -> str:
 def _prompt_tokens(messages: list[Any]) -> int:
     """About four characters per token, plus a little per message, as tokenizers roughly do."""
     chars = sum(len(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
-    return max(1, chars // 4) + 3 * len(messages)
+    return max(1, chars // 4) + 3 * len(messages) + attachment_tokens(messages)
 
 
 def _split_tokens(text: str) -> list[str]:
