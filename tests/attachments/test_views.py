@@ -167,9 +167,12 @@ def test_unsent_files_are_capped_per_person(alice_client, alice):
     assert "Send or remove some of them" in response.json()["error"]
 
 
-def test_files_left_unsent_for_a_day_are_purged_with_their_files(alice_client, attachment_files):
+def test_files_left_unsent_for_a_day_are_purged_with_their_files(
+    alice_client, attachment_files, django_capture_on_commit_callbacks
+):
     old = upload(alice_client, "old.png", files.png()).json()
     Attachment.objects.filter(pk=old["id"]).update(created_at=timezone.now() - timedelta(days=2))
-    upload(alice_client, "new.txt", b"fresh")
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(alice_client, "new.txt", b"fresh")
     assert list(Attachment.objects.values_list("name", flat=True)) == ["new.txt"]
     assert len(stored_files(attachment_files)) == 1
