@@ -17,10 +17,13 @@ from chatapp.chat.protocol import (
 
 
 async def conversation_changed(conversation: Conversation) -> None:
-    """Tell every socket of the owner that the conversation changed (title, cost, order)."""
-    conversation = await Conversation.objects.annotate(total_cost=Sum("messages__cost")).aget(
-        pk=conversation.pk
-    )
+    """Tell every socket of the owner that the conversation changed (title, cost, order).
+    Nothing to tell when it was deleted meanwhile (the delete told them)."""
+    rows = Conversation.objects.annotate(total_cost=Sum("messages__cost"))
+    found = await rows.filter(pk=conversation.pk).afirst()
+    if found is None:
+        return
+    conversation = found
     data = await aconversation_data(conversation)
     await fanout.publish(user_group(conversation.owner_id), conversation_updated_frame(data))
 
