@@ -16,6 +16,7 @@ chat/context.py. After the reply, its cost of record (OpenRouter's figure) repla
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -23,10 +24,17 @@ from typing import Any
 from django.conf import settings
 
 from chatapp.accounts.models import User
+from chatapp.attachments.models import Attachment
+from chatapp.attachments.parts import content_with
 from chatapp.catalog.models import CatalogModel
 from chatapp.chat.context import estimate_message_tokens
 from chatapp.chat.models import Conversation
-from chatapp.chat.requests import DoesNotFit, apply_routing_defaults, request_plan
+from chatapp.chat.requests import (
+    DoesNotFit,
+    ModelCannotRead,
+    apply_routing_defaults,
+    request_plan,
+)
 from chatapp.chat.services import branch_history
 from chatapp.openrouter import WEB_PLUGIN_PRICE_PER_RESULT, ChatMessage
 from chatapp.usage.budgets import budget_status
@@ -67,8 +75,10 @@ def cost_estimate(
     parent_id: int | None,
     draft: str,
     web_search: bool | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> CostEstimate:
-    """Estimate what sending `draft` after message `parent_id` would cost with `model_id`."""
+    """Estimate what sending `draft` (with `attachments`) after message `parent_id` would cost
+    with `model_id`."""
     if conversation is None:  # a new chat: what the first message of one would be sent with
         conversation = Conversation(owner=owner, model=model_id)
         apply_routing_defaults(conversation)
@@ -79,10 +89,10 @@ def cost_estimate(
     )
     if not conversation.pk and conversation.system_prompt:
         history.insert(0, {"role": "system", "content": conversation.system_prompt})
-    history.append({"role": "user", "content": draft})
+    history.append({"role": "user", "content": content_with(draft, attachments)})
     try:
         plan = request_plan(conversation=conversation, model_id=model_id, history=history)
-    except DoesNotFit as refusal:
+    except (DoesNotFit, ModelCannotRead) as refusal:
         return CostEstimate(model_id, 0, 0, ZERO, 0, ZERO, ZERO, ZERO, 0, False, refusal.message)
     row = plan.model
     cached = _cached_tokens(plan.messages, row) if plan.omitted == 0 else 0

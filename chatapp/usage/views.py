@@ -19,6 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from chatapp.accounts.auth import AuthenticatedHttpRequest
 from chatapp.accounts.keys import resolve_api_key
 from chatapp.accounts.models import User
+from chatapp.attachments.models import Attachment
+from chatapp.attachments.services import MAX_FILES_PER_MESSAGE
 from chatapp.chat.models import Message
 from chatapp.chat.selectors import conversation_find
 from chatapp.core.periods import local_today, next_month_start
@@ -219,6 +221,7 @@ def estimate(request: AuthenticatedHttpRequest) -> JsonResponse:
         parent_id=_int(parent_id) if parent_id is not None else None,
         draft=draft[:MAX_DRAFT],
         web_search=body.get("web_search") if isinstance(body.get("web_search"), bool) else None,
+        attachments=_attachments(request.user, body.get("attachments")),
     )
     key = resolve_api_key(request.user)
     found = with_budget(found, user=request.user, paid_by=key.paid_by if key else None)
@@ -226,6 +229,15 @@ def estimate(request: AuthenticatedHttpRequest) -> JsonResponse:
 
 
 MAX_DRAFT = 32_000
+
+
+def _attachments(user: User, ids: Any) -> list[Attachment]:
+    """The person's own attachments among `ids` (the composer's chips), in that order."""
+    if not isinstance(ids, list):
+        return []
+    wanted = [i for i in ids[:MAX_FILES_PER_MESSAGE] if isinstance(i, int)]
+    rows = {a.pk: a for a in Attachment.objects.filter(owner=user, pk__in=wanted)}
+    return [rows[i] for i in wanted if i in rows]
 
 
 def _int(value: Any) -> int:

@@ -140,3 +140,44 @@ def test_someone_elses_conversation_is_not_found(client, bob, conversation):
         content_type="application/json",
     )
     assert response.status_code == 404
+
+
+def test_the_composers_attachments_are_priced_with_the_draft_and_unreadable_ones_refused(
+    client, alice, bob, model
+):
+    from chatapp.attachments.services import attachment_store
+    from tests.attachments import files
+
+    client.force_login(alice)
+    image = attachment_store(user=alice, name="chart.png", data=files.png())
+    bobs = attachment_store(user=bob, name="bob.png", data=files.png())
+    model.input_modalities = ["text", "image"]
+    model.save()
+    plain = ask(client, conversation=None, parent=None, model=MODEL, draft="c" * 40)
+    found = ask(
+        client,
+        conversation=None,
+        parent=None,
+        model=MODEL,
+        draft="c" * 40,
+        attachments=[image.pk],
+    )
+    assert found["input_tokens"] == plain["input_tokens"] + 1_500  # an image, estimated
+    assert (
+        ask(
+            client,
+            conversation=None,
+            parent=None,
+            model=MODEL,
+            draft="c" * 40,
+            attachments=[bobs.pk],
+        )["input_tokens"]
+        == plain["input_tokens"]
+    )  # someone else's files are not looked at
+
+    model.input_modalities = ["text"]
+    model.save()
+    refused = ask(
+        client, conversation=None, parent=None, model=MODEL, draft="x", attachments=[image.pk]
+    )
+    assert "Test: Cached Model can’t read images" in refused["refusal"]

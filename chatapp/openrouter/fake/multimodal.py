@@ -102,7 +102,7 @@ def _image_size(data: bytes) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data)) as image:
             return image.size
-    except Exception:  # noqa: BLE001 - whatever Pillow raises, the image is unreadable
+    except Exception:  # whatever Pillow raises, the image is unreadable
         raise PartError(400, "The image could not be decoded") from None
 
 
