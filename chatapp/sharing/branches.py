@@ -12,7 +12,7 @@ TRANSCRIPT_ROLES = (Message.Role.USER, Message.Role.ASSISTANT)
 def transcript_messages(conversation: Conversation) -> list[Message]:
     """Return every user and assistant message of every branch, oldest first."""
     rows = conversation.messages.filter(role__in=TRANSCRIPT_ROLES).order_by("created_at", "pk")
-    return list(rows)
+    return list(rows.prefetch_related("attachments"))
 
 
 def branch(messages: list[Message], *, leaf: int | None = None) -> list[Message]:

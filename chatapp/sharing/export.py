@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from chatapp.accounts.models import User
+from chatapp.attachments.models import Attachment
+from chatapp.attachments.services import attachment_read
 from chatapp.chat.models import Conversation, Message
 from chatapp.sharing.branches import branch, transcript_messages
 from chatapp.usage.money import exact_cost_sum, exact_sum, usd_text
@@ -47,7 +49,11 @@ MESSAGE_FIELDS = (
 # The conversation's own settings, written as stored.
 CONVERSATION_FIELDS = (
     *("title", "model", "system_prompt", "parameters", "provider_sort", "provider_order"),
-    *("allow_fallbacks", "deny_data_collection", "web_search", "context_strategy"),
+    *("allow_fallbacks", "deny_data_collection", "web_search", "context_strategy", "pdf_engine"),
+)
+# What an export says of an attached file (the zip holds the files themselves).
+ATTACHMENT_FIELDS = (
+    *("name", "kind", "content_type", "size", "sha256", "width", "height", "pages", "duration"),
 )
 
 
@@ -72,7 +78,20 @@ def message_record(message: Message) -> dict[str, Any]:
     record["cost"] = _money(message.cost)
     record["cache_savings"] = _money(message.cache_savings)
     record["created_at"] = _when(message.created_at)
+    record["attachments"] = [attachment_record(a) for a in message.attachments.all()]
     return record
+
+
+def attachment_record(attachment: Attachment) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": attachment.pk}
+    record.update({name: getattr(attachment, name) for name in ATTACHMENT_FIELDS})
+    record["file"] = attachment_path(attachment)
+    return record
+
+
+def attachment_path(attachment: Attachment) -> str:
+    """Where the export zip holds the file."""
+    return f"attachments/{attachment.pk}-{attachment.name}"
 
 
 def conversation_record(
@@ -168,12 +187,23 @@ def _markdown_message(message: Message) -> list[str]:
             "",
         ]
     lines.append(message.content or "*(no text)*")
+    if files := list(message.attachments.all()):
+        lines += ["", "Attached:", *(f"- {_attached(a)}" for a in files)]
     if message.citations:
         lines += ["", "Sources:", *(_source(c) for c in message.citations)]
     if message.status not in (Message.Status.COMPLETE, Message.Status.STREAMING):
         reason = message.error_text or message.status
         lines += ["", f"*This reply ended early: {reason}.*"]
     return lines
+
+
+def _attached(attachment: Attachment) -> str:
+    bits = [attachment.get_kind_display(), f"{attachment.size / 1024:,.0f} KB"]
+    if attachment.pages:
+        bits.insert(1, f"{attachment.pages} page{'s' if attachment.pages != 1 else ''}")
+    if attachment.width and attachment.height:
+        bits.insert(1, f"{attachment.width}×{attachment.height}")
+    return f"`{attachment.name}` ({', '.join(bits)})"
 
 
 def _source(citation: dict[str, str]) -> str:
@@ -196,7 +226,8 @@ def _heading(message: Message) -> str:
 
 
 def export_all_zip(*, user: User) -> ExportFile:
-    """Return every conversation of `user`: one JSON of all (every branch) plus Markdown files."""
+    """Return every conversation of `user`: one JSON of all (every branch), Markdown files, and
+    the attached files under attachments/."""
     conversations = list(Conversation.objects.filter(owner_id=user.pk).order_by("created_at", "pk"))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -206,6 +237,8 @@ def export_all_zip(*, user: User) -> ExportFile:
             archive.writestr(
                 f"markdown/{_stem(conversation)}.md", conversation_markdown(conversation)
             )
+        for attachment in Attachment.objects.filter(owner_id=user.pk).exclude(conversation=None):
+            archive.writestr(attachment_path(attachment), attachment_read(attachment))
     stamp = timezone.localdate().isoformat()
     return ExportFile(
         f"{settings.CHATAPP_SITE_NAME}-export-{stamp}.zip", "application/zip", buffer.getvalue()

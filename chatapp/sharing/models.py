@@ -48,6 +48,9 @@ class SharedMessage(models.Model):
     model = models.CharField(max_length=200, blank=True)
     # The web sources the reply cited ([{url, title}], http(s) only).
     citations = models.JSONField(default=list, blank=True)
+    # What was attached ([{name, kind, size, pages}]): named on the shared page, never served
+    # (files are their owner's only).
+    attachments = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

@@ -100,6 +100,10 @@ def share_publish(
             reasoning=m.reasoning,
             model=names.get(m.model_used or m.model, m.model_used or m.model)[:200],
             citations=list(m.citations),
+            attachments=[
+                {"name": a.name, "kind": a.kind, "size": a.size, "pages": a.pages}
+                for a in m.attachments.all()
+            ],
             created_at=m.created_at,
         )
         for position, m in enumerate(messages)
