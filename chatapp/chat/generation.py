@@ -351,7 +351,8 @@ class Generation:
         asked = [m for m in self.history if m["role"] != "system"]
         if len(asked) != 1 or self.conversation.title:
             return None
-        return text_of(asked[0]["content"])
+        # Files alone ask nothing in words: the answer's start names the conversation then.
+        return text_of(asked[0]["content"]).strip() or self._with_text().content[:500]
 
     def _key_was_refused(self) -> bool:
         return isinstance(self.error, OpenRouterError) and self.error.status == 401
