@@ -251,6 +251,8 @@ async def test_a_message_of_files_only_is_sent_but_an_empty_one_is_not(
     assert (await alice_tab.until("error"))["message"].endswith("the message is empty.")
     reply = await reply_to(alice_tab, send_frame(" ", model=VISION, attachments=[image.pk]))
     assert reply["content"].startswith("I received an image")
+    conversation = await Conversation.objects.aget(pk=reply["conversation"])
+    assert conversation.title == "I received an image (image/png, 64×48)."  # named by the answer
 
 
 async def test_the_files_of_one_message_are_capped_together(
