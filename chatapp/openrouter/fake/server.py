@@ -404,7 +404,8 @@ class FakeOpenRouter:
         found = self.generations.get(request.query.get("id", ""))
         if found is None or not found["ready"] or found["key"] != _key_of(request):
             return await _error(conn, 404, "Generation not found")
-        data = {k: v for k, v in found.items() if k not in ("ready", "key", "pricing", "web_cost")}
+        hidden = ("ready", "key", "pricing", "web_cost", "parser_cost")
+        data = {k: v for k, v in found.items() if k not in hidden}
         data["total_cost"] = data["usage"] = _raw(found["total_cost"])
         return await _respond_raw(conn, {"data": data})
 
