@@ -16,7 +16,7 @@
     choice: new Map(), // parent key → chosen child id
     views: new Map(), // id → view
     streaming: null, // id of the reply that is streaming
-    pending: new Map(), // client_id → {content, model, view, queued}: the outbox, oldest first
+    pending: new Map(), // client_id → {content, attachments (chips), model, view, queued}: the outbox, oldest first
     inflight: null, // client_id of the send handed to the socket, until its reply is announced
     synced: false, // the socket is open and the snapshot after it arrived (or nothing to sync)
     stopWanted: false, // Stop was pressed while the socket was down
@@ -24,6 +24,7 @@
     stick: true,
   };
 
+  const files = C.attachments; // attachments.js: the composer's tray and the messages' files
   const transcript = $("transcript");
   const list = $("messages");
   const input = $("message");
@@ -131,8 +132,8 @@
     el.className = "msg " + m.role;
     el.dataset.id = m.id;
     if (m.role === "user") {
-      el.innerHTML = '<div class="bubble"></div><div class="msg-actions"></div>';
-      view = { el: el, bubble: el.querySelector(".bubble"), actions: el.querySelector(".msg-actions") };
+      el.innerHTML = '<ul class="msg-attachments" aria-label="Attachments" hidden></ul><div class="bubble"></div><div class="msg-actions"></div>';
+      view = { el: el, files: el.querySelector(".msg-attachments"), bubble: el.querySelector(".bubble"), actions: el.querySelector(".msg-actions") };
     } else {
       el.innerHTML =
         '<div class="avatar-ai" aria-hidden="true"></div><div class="msg-col">' +
@@ -189,6 +190,8 @@
     const view = viewFor(m);
     if (m.role === "user") {
       view.bubble.textContent = m.content;
+      view.bubble.hidden = !m.content || view.el.classList.contains("editing");
+      files.renderInto(view.files, m.attachments);
       return;
     }
     const streaming = m.status === "streaming";
@@ -420,7 +423,7 @@
       const unread = !f.client_id && (f.code === "rate_limited" || f.code === "too_large");
       const clientId = unread ? state.inflight : f.client_id;
       if (clientId && state.pending.has(clientId)) {
-        restoreToComposer(state.pending.get(clientId).content);
+        giveBack(state.pending.get(clientId));
         dropPending(clientId);
         socket.forget(clientId);
         renderPath();
@@ -497,6 +500,12 @@
     $("nokey").hidden = false;
   }
 
+  /** Put a message that was not sent back in the composer: its text and its attachments. */
+  function giveBack(pending) {
+    if (pending.content) restoreToComposer(pending.content);
+    files.restore(pending.attachments);
+  }
+
   /** Put text that was not sent back in the message box, before what is typed there now. */
   function restoreToComposer(text) {
     input.value = input.value.trim() ? text + "\n\n" + input.value : text;
@@ -517,13 +526,16 @@
     renderPending();
   }
 
-  function pendingBubble(content, clientId) {
+  function pendingBubble(content, clientId, attachments) {
     const el = document.createElement("article");
     el.className = "msg user pending";
     el.dataset.clientId = clientId;
-    el.innerHTML = '<div class="bubble"></div><p class="pending-note"><span class="pending-text"></span>' +
+    el.innerHTML = '<ul class="msg-attachments" aria-label="Attachments" hidden></ul><div class="bubble"></div><p class="pending-note"><span class="pending-text"></span>' +
       '<button type="button" class="link pending-cancel">Don\'t send</button></p>';
-    el.firstChild.textContent = content;
+    const bubble = el.querySelector(".bubble");
+    bubble.textContent = content;
+    bubble.hidden = !content;
+    files.renderPending(el.querySelector(".msg-attachments"), attachments);
     return el;
   }
 
@@ -534,7 +546,7 @@
   function flushOutbox() {
     if (canSendNow()) {
       const next = [...state.pending].find(([, p]) => p.queued);
-      if (next) dispatch(next[0], next[1]);
+      if (next && files.ready(next[1].attachments)) dispatch(next[0], next[1]); // else its uploads end first
     }
     renderPending();
   }
@@ -546,6 +558,7 @@
     socket.send({
       type: "send", conversation: state.conv ? state.conv.id : null, client_id: clientId,
       content: pending.content, model: pending.model, parent: last ? last.id : null,
+      attachments: files.ids(pending.attachments),
     });
   }
 
@@ -556,7 +569,9 @@
       const el = pending.view;
       el.classList.toggle("queued", pending.queued);
       el.querySelector(".pending-cancel").hidden = !pending.queued;
-      el.querySelector(".pending-text").textContent = !online ? "Not sent yet: it goes out once reconnected."
+      const uploading = !files.ready(pending.attachments);
+      el.querySelector(".pending-text").textContent = uploading && pending.queued ? "Uploading its attachments: it goes out once they are in."
+        : !online ? "Not sent yet: it goes out once reconnected."
         : !pending.queued ? "Sending…"
         : state.streaming ? "Waits for the reply above to finish, then goes out."
         : "Next in line.";
@@ -567,7 +582,7 @@
   function cancelQueued(clientId) {
     const pending = state.pending.get(clientId);
     if (!pending || !pending.queued) return;
-    restoreToComposer(pending.content);
+    giveBack(pending);
     dropPending(clientId);
     renderPath();
     input.focus();
@@ -575,7 +590,7 @@
 
   function send() {
     const content = input.value.trim();
-    if (!content) return;
+    if (!content && !files.count()) return;
     if (state.signedOut) {
       showComposerError("You were signed out, so this was not sent. Sign in again (the link above); your text stays here.");
       return;
@@ -583,7 +598,11 @@
     if (!data.key.ok) { showNoKey(data.key.reason); return; }
     showComposerError("");
     const clientId = uuid();
-    state.pending.set(clientId, { content: content, model: state.model, view: pendingBubble(content, clientId), queued: true });
+    const attachments = files.take();
+    state.pending.set(clientId, {
+      content: content, attachments: attachments, model: state.model,
+      view: pendingBubble(content, clientId, attachments), queued: true,
+    });
     input.value = "";
     autosize();
     state.stick = true;
@@ -615,20 +634,25 @@
 
   function signedOut() {
     state.signedOut = true;
-    const unsent = [...state.pending.values()].map((p) => p.content);
+    const waiting = [...state.pending.values()];
+    const unsent = waiting.map((p) => p.content).filter(Boolean);
+    for (const p of waiting) files.restore(p.attachments);
     for (const clientId of [...state.pending.keys()]) dropPending(clientId);
     socket.drain();
     state.inflight = null;
     if (unsent.length) restoreToComposer(unsent.join("\n\n"));
     renderPath();
     saveDraft();
-    return unsent.length;
+    return waiting.length;
   }
 
   // Kept for this tab across the trip to the login page (which comes back here), then dropped.
   function saveDraft() {
     try {
-      if (input.value.trim()) sessionStorage.setItem(DRAFT, JSON.stringify({ path: window.location.pathname, text: input.value }));
+      const attachments = files.snapshot();
+      if (input.value.trim() || attachments.length) {
+        sessionStorage.setItem(DRAFT, JSON.stringify({ path: window.location.pathname, text: input.value, attachments: attachments }));
+      }
     } catch (e) { /* storage blocked: the text stays in the box until the tab is closed */ }
   }
 
@@ -636,7 +660,10 @@
     try {
       const draft = JSON.parse(sessionStorage.getItem(DRAFT) || "null");
       sessionStorage.removeItem(DRAFT);
-      if (draft && draft.path === window.location.pathname && !input.value) input.value = draft.text;
+      if (draft && draft.path === window.location.pathname && !input.value) {
+        input.value = draft.text;
+        files.restoreData(draft.attachments);
+      }
     } catch (e) { /* storage blocked or garbled: nothing to restore */ }
   }
 
@@ -646,6 +673,24 @@
     input.style.height = "auto";
     input.style.height = Math.min(input.scrollHeight, 260) + "px";
   }
+
+  // An upload of a message in the outbox ended: send it, or, if a file was refused, give the
+  // message back to the composer with the sentence that says why.
+  document.addEventListener("chat:attachments", (e) => {
+    const chip = e.detail;
+    for (const [clientId, pending] of state.pending) {
+      if (!pending.attachments.includes(chip)) continue;
+      if (chip.state === "failed" && pending.queued) {
+        giveBack(pending);
+        dropPending(clientId);
+        showComposerError(chip.error);
+        renderPath();
+      } else {
+        files.renderPending(pending.view.querySelector(".msg-attachments"), pending.attachments);
+      }
+    }
+    flushOutbox();
+  });
 
   $("composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
   $("stop").addEventListener("click", stop);
@@ -801,12 +846,12 @@
     view.el.classList.add("editing");
     view.el.insertBefore(box, view.actions);
     area.focus();
-    const close = () => { box.remove(); view.bubble.hidden = false; view.el.classList.remove("editing"); };
+    const close = () => { box.remove(); view.el.classList.remove("editing"); view.bubble.hidden = !m.content; };
     box.querySelector(".cancel").addEventListener("click", close);
     box.addEventListener("submit", (e) => {
       e.preventDefault();
       const content = area.value.trim();
-      if (!content) return;
+      if (!content && !(m.attachments || []).length) return; // its attachments stay with it
       close();
       socket.send({ type: "edit", conversation: state.conv.id, message: m.id, content: content, client_id: uuid(), model: state.model });
     });
@@ -1022,9 +1067,13 @@
   picker.load().then(() => {
     for (const m of state.messages.values()) if (state.views.has(m.id)) renderChrome(m, m === lastReply(path()));
     if (!$("settings-panel").hidden) renderParameters(); // opened before the catalogue came
+    files.updateNeeds();
   });
   socket.connect();
   input.focus();
 
-  window.Chatapp.page = { state: state, socket: socket, picker: picker, path: path, subscribe: subscribe, postJson: postJson, money: money };
+  window.Chatapp.page = {
+    state: state, socket: socket, picker: picker, path: path, subscribe: subscribe, postJson: postJson, money: money,
+    showComposerError: showComposerError,
+  };
 })();

@@ -26,6 +26,7 @@
     $("deny-data-collection").checked = !!routing.deny_data_collection;
     const strategy = routing.context_strategy === "middle-out" ? "context-middle-out" : "context-trim";
     $(strategy).checked = true;
+    $("pdf-engine").value = routing.pdf_engine || "";
     loadProviders(model, (conv && conv.model === model && routing.provider_order) || []);
   }
 
@@ -99,6 +100,7 @@
       allow_fallbacks: $("allow-fallbacks").checked,
       deny_data_collection: $("deny-data-collection").checked,
       context_strategy: strategy ? strategy.value : "trim",
+      pdf_engine: $("pdf-engine").value,
     };
   }
 

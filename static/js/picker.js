@@ -24,6 +24,8 @@
     return Number(m.prompt) + Number(m.completion);
   }
 
+  const NEEDS_SHORT = { image: "images", file: "PDFs", audio: "audio" };
+
   const SORTS = {
     name: (a, b) => a.name.localeCompare(b.name),
     price: (a, b) => totalPrice(a) - totalPrice(b) || a.name.localeCompare(b.name),
@@ -83,6 +85,7 @@
       this.visible = [];
       this.active = 0;
       this.current = options.current;
+      this.needs = []; // input modalities the composer's attachments need ("image", "file", "audio")
       this.button = $("model-button");
       this.panel = $("picker-panel");
       this.search = $("model-search");
@@ -123,6 +126,20 @@
 
     get(id) {
       return this.byId.get(id);
+    }
+
+    /** What the composer's attachments need: the panel says so and marks the models that
+     * cannot read them (they stay listed: the person may want to change the files instead). */
+    setNeeds(needs, sentence) {
+      this.needs = needs || [];
+      const note = $("picker-needs");
+      note.textContent = sentence ? sentence + " Models that cannot read them are marked." : "";
+      note.hidden = !sentence;
+      if (!this.panel.hidden) this.refresh();
+    }
+
+    missing(m) {
+      return this.needs.filter((n) => !(m.input || []).includes(n));
     }
 
     setCurrent(id) {
@@ -243,9 +260,13 @@
       const price = m.free ? '<span class="badge ok">free</span>'
         : '<span title="prompt / completion, dollars per million tokens">' + priceLabel(m.prompt) + " / " + priceLabel(m.completion) + " per M</span>";
       const mods = (m.input || []).filter((x) => x !== "text").map((x) => '<span class="badge">' + esc(x) + "</span>").join("");
+      const missing = this.missing(m);
+      const cannot = missing.length
+        ? '<span class="badge cannot-read">can’t read ' + esc(missing.map((n) => NEEDS_SHORT[n] || n).join(", ")) + "</span>" : "";
       return (
-        '<li role="option" id="opt-' + i + '" data-id="' + esc(m.id) + '" aria-selected="' + (m.id === this.current) + '">' +
-        '<div class="opt-main"><span class="opt-name">' + esc(m.name) + "</span>" + mods +
+        '<li role="option" id="opt-' + i + '" data-id="' + esc(m.id) + '" aria-selected="' + (m.id === this.current) + '"' +
+        (missing.length ? ' class="cannot"' : "") + ">" +
+        '<div class="opt-main"><span class="opt-name">' + esc(m.name) + "</span>" + mods + cannot +
         '<span class="opt-id">' + esc(m.id) + "</span></div>" +
         '<div class="opt-meta num">' + price + "<span>" + contextLabel(m.context) + "</span></div>" +
         // Not a button: an option holds no control of its own (the foot's button is the
