@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import LiveApp, LiveUser, log_in
+from tests.browser.test_attachments import IMAGE, NOTES, REPORT, attach, ready
 from tests.browser.test_chat_page import send
 
 
@@ -98,3 +99,12 @@ def test_a_model_becomes_a_favourite_from_the_keyboard(signed_in_page: Any):
     expect(removal).to_be_visible()
     expect(page.locator(".model-list .group").first).to_have_text("Favourites")
     assert page.locator("[role=option] button").count() == 0
+
+
+def test_the_chat_page_with_attachments_in_the_composer_and_the_picker_open(chatted: Any):
+    attach(chatted, IMAGE, REPORT, NOTES)
+    ready(chatted, "sunset.png", "report.pdf", "notes.txt")
+    assert_accessible(chatted)
+    chatted.get_by_role("button", name="Model").click()
+    expect(chatted.locator("#picker-needs")).to_be_visible()
+    assert_accessible(chatted)
