@@ -152,7 +152,12 @@
       let payload = {};
       try { payload = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
       if (xhr.status === 201 && payload.id !== undefined) return this.stored(payload);
-      this.failed(payload.error || "The server did not take " + this.name + " (" + xhr.status + "). Try again, or reload the page.");
+      if (payload.error) return this.failed(payload.error);
+      if (/\/accounts\/login\//.test(xhr.responseURL || "")) {
+        return this.failed("You were signed out, so " + this.name + " was not uploaded. Sign in again, then attach it.");
+      }
+      if (xhr.status === 413) return this.failed(this.name + " is larger than this server takes.");
+      this.failed("The server did not take " + this.name + " (" + xhr.status + "). Try again, or reload the page.");
     }
 
     stored(attachment) {
@@ -168,7 +173,8 @@
     failed(sentence) {
       this.xhr = null;
       this.state = "failed";
-      this.error = sentence.includes(this.name) ? sentence : this.name + ": " + sentence;
+      const named = sentence.replace(/^“That file”/, "“" + this.name + "”"); // refused unread
+      this.error = named.includes(this.name) ? named : "“" + this.name + "”: " + named;
       if (this.removed) return;
       settled(this);
     }
