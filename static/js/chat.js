@@ -851,7 +851,7 @@
     box.addEventListener("submit", (e) => {
       e.preventDefault();
       const content = area.value.trim();
-      if (!content && !(m.attachments || []).length) return; // its attachments stay with it
+      if (!content) return; // an edit keeps the message's attachments (on the server)
       close();
       socket.send({ type: "edit", conversation: state.conv.id, message: m.id, content: content, client_id: uuid(), model: state.model });
     });
