@@ -293,7 +293,7 @@
     const model = p.picker.get(p.state.model);
     const note = $("attach-note");
     const missing = model ? wanted.filter((n) => !(model.input || []).includes(n)) : [];
-    note.hidden = !missing.length;
+    note.hidden = !missing.length || !$("composer-error").hidden; // a refusal already says it
     note.textContent = missing.length
       ? model.name + " cannot read " + missing.map((n) => NEEDS_LABEL[n] || n).join(" or ") +
         ". Choose a model that can: the Model list marks the ones that cannot."
@@ -301,6 +301,7 @@
   }
 
   document.addEventListener("chat:model", updateNeeds);
+  new MutationObserver(updateNeeds).observe($("composer-error"), { attributes: true, attributeFilter: ["hidden"] });
 
   // --- the three ways in: the button, a paste, a drop ---------------------------------------------
 
@@ -380,11 +381,23 @@
   const ready = (list) => list.every((c) => c.state === "ready");
   const ids = (list) => list.filter((c) => c.state === "ready").map((c) => c.data.id);
 
-  /** A message's attachments, as its bubble shows them: thumbnails and file chips. */
+  /** A message's attachments, as its bubble shows them: a row of thumbnails (each opens the
+   * full image), then a row of file chips (each opens or downloads the file). */
   function renderInto(box, attachments) {
     const list = attachments || [];
-    box.hidden = !list.length;
-    box.replaceChildren(...list.map((a) => (a.kind === "image" && a.thumbnail_url ? imageItem(a, "") : fileItem(a))));
+    const isImage = (a) => a.kind === "image" && a.thumbnail_url;
+    fill(box, list.filter(isImage).map((a) => imageItem(a, "")), list.filter((a) => !isImage(a)).map(fileItem));
+  }
+
+  function fill(box, images, others) {
+    const row = (className, items) => {
+      const ul = document.createElement("ul");
+      ul.className = className;
+      ul.append(...items);
+      return ul;
+    };
+    box.hidden = !images.length && !others.length;
+    box.replaceChildren(...[images.length && row("att-images", images), others.length && row("att-files", others)].filter(Boolean));
   }
 
   function imageItem(a, localSrc) {
@@ -412,12 +425,15 @@
 
   /** The attachments of an outbox entry, drawn in its pending bubble (uploads may still run). */
   function renderPending(box, list) {
-    box.hidden = !list.length;
-    box.replaceChildren(...list.map((c) => {
+    const images = [];
+    const others = [];
+    for (const c of list) {
       const a = c.data || { name: c.name, kind: c.kind, size: c.file ? c.file.size : null };
       const local = c.el.querySelector(".att-thumb img");
-      return c.kind === "image" && (a.thumbnail_url || local) ? imageItem(a, local ? local.src : "") : fileItem(a);
-    }));
+      if (c.kind === "image" && (a.thumbnail_url || local)) images.push(imageItem(a, local ? local.src : ""));
+      else others.push(fileItem(a));
+    }
+    fill(box, images, others);
   }
 
   /** AttachmentData of the ready chips (what a draft keeps). */

@@ -132,7 +132,7 @@
     el.className = "msg " + m.role;
     el.dataset.id = m.id;
     if (m.role === "user") {
-      el.innerHTML = '<ul class="msg-attachments" aria-label="Attachments" hidden></ul><div class="bubble"></div><div class="msg-actions"></div>';
+      el.innerHTML = '<div class="msg-attachments" role="group" aria-label="Attachments" hidden></div><div class="bubble"></div><div class="msg-actions"></div>';
       view = { el: el, files: el.querySelector(".msg-attachments"), bubble: el.querySelector(".bubble"), actions: el.querySelector(".msg-actions") };
     } else {
       el.innerHTML =
@@ -530,7 +530,7 @@
     const el = document.createElement("article");
     el.className = "msg user pending";
     el.dataset.clientId = clientId;
-    el.innerHTML = '<ul class="msg-attachments" aria-label="Attachments" hidden></ul><div class="bubble"></div><p class="pending-note"><span class="pending-text"></span>' +
+    el.innerHTML = '<div class="msg-attachments" role="group" aria-label="Attachments" hidden></div><div class="bubble"></div><p class="pending-note"><span class="pending-text"></span>' +
       '<button type="button" class="link pending-cancel">Don\'t send</button></p>';
     const bubble = el.querySelector(".bubble");
     bubble.textContent = content;
