@@ -232,7 +232,7 @@ def test_the_upstream_request_carries_an_image_a_file_and_the_text(
     pick_model(page, "gemini 2.5 flash", "google/gemini-2.5-flash")
     attach(page, IMAGE, REPORT, NOTES)
     ready(page, "sunset.png", "report.pdf", "notes.txt")
-    send_with(page, "Describe these files [[tokens:12]] [[rate:0]]")
+    send_with(page, "Describe these files")
     reply_done(page)
     expect(page.locator("#attachments")).to_be_hidden()
 
@@ -249,6 +249,11 @@ def test_the_upstream_request_carries_an_image_a_file_and_the_text(
     texts = " ".join(p["text"] for p in parts if p["type"] == "text")
     assert "Describe these files" in texts
     assert "Call Ana about the lease." in texts  # the text file, inlined as text
+    reply = page.locator("article.msg.assistant .md").last
+    expect(reply).to_contain_text("I received an image (")
+    expect(reply).to_contain_text("64×64")
+    expect(reply).to_contain_text("a PDF (report.pdf, 3 pages")
+    expect(reply).to_contain_text("a text file (notes.txt)")
     assert page_errors == []
 
 
