@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import struct
 import urllib.request
@@ -21,11 +22,16 @@ from tests.eventually import eventually_blocking
 # --- files made here, small and exact ------------------------------------------------------------
 
 
-def png(width: int = 64, height: int = 64) -> bytes:
-    """A real PNG: a diagonal violet-to-teal gradient (pleasant in a screenshot)."""
+def png(width: int = 64, height: int = 64, *, noise: bool = False) -> bytes:
+    """A real PNG: a diagonal violet-to-teal gradient (pleasant in a screenshot), or noise,
+    which does not compress (a file that takes a while to upload)."""
     rows = bytearray()
+    grain = random.Random(width * height)
     for y in range(height):
         rows.append(0)  # filter: none
+        if noise:
+            rows += grain.randbytes(width * 3)
+            continue
         for x in range(width):
             t = (x + y) / max(1, width + height - 2)
             rows += bytes(
@@ -367,11 +373,11 @@ def test_a_message_sent_while_its_upload_runs_waits_for_it_then_goes_out_with_it
     page = signed_in_page
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send(  # about three seconds for this picture
+    cdp.send(  # about four seconds for this picture's 400 KB
         "Network.emulateNetworkConditions",
-        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 200_000},
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 100_000},
     )
-    attach(page, file_payload("big.png", "image/png", png(700, 500)))
+    attach(page, file_payload("big.png", "image/png", png(370, 370, noise=True)))
     expect(chip(page, "big.png")).to_have_attribute("data-state", "uploading")
     expect(
         chip(page, "big.png").get_by_role("progressbar", name="Uploading big.png")
