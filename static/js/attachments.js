@@ -254,6 +254,7 @@
     tray.hidden = chips.length === 0;
     $("composer").classList.toggle("has-attachments", chips.length > 0);
     updateNeeds();
+    document.dispatchEvent(new CustomEvent("chat:attachments-changed"));
   }
 
   tray.addEventListener("click", (e) => {

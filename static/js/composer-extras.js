@@ -141,8 +141,18 @@
 
   function scheduleEstimate() {
     clearTimeout(timer);
-    if (!input.value.trim()) { box.hidden = true; warn(""); return; }
+    if (!hasDraft()) { box.hidden = true; warn(""); return; }
     timer = setTimeout(estimate, ESTIMATE_DELAY_MS);
+  }
+
+  // The files in the composer are priced with the text (only those uploaded so far).
+  function attachmentIds() {
+    const attachments = window.Chatapp && window.Chatapp.attachments;
+    return attachments ? attachments.snapshot().map((a) => a.id) : [];
+  }
+
+  function hasDraft() {
+    return Boolean(input.value.trim()) || attachmentIds().length > 0;
   }
 
   async function estimate() {
@@ -153,11 +163,12 @@
       found = await page.postJson(data.urls.estimate, {
         conversation: state.conv ? state.conv.id : null, parent: last ? last.id : null,
         model: state.model, draft: input.value, web_search: toggle.checked,
+        attachments: attachmentIds(),
       });
     } catch (err) {
       return; // an estimate is a courtesy: a failed one just is not shown
     }
-    if (ticket !== asked || !input.value.trim()) return;
+    if (ticket !== asked || !hasDraft()) return;
     showEstimate(found);
   }
 
@@ -198,7 +209,7 @@
   }
 
   function showCostOfRecord(m) {
-    if (input.value.trim() || m.cost === null || m.cost === undefined) return;
+    if (hasDraft() || m.cost === null || m.cost === undefined) return;
     box.hidden = false;
     box.className = "estimate num recorded";
     box.replaceChildren(label("Last reply"), document.createTextNode(page.money(m.cost)));
@@ -208,5 +219,6 @@
 
   input.addEventListener("input", scheduleEstimate);
   document.addEventListener("chat:model", scheduleEstimate);
+  document.addEventListener("chat:attachments-changed", scheduleEstimate);
   document.addEventListener("chat:reply-done", (e) => showCostOfRecord(e.detail));
 })();

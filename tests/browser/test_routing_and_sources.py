@@ -125,3 +125,19 @@ def test_a_long_conversation_says_once_that_older_messages_were_left_out(
     expect(notices).to_have_count(1)
     expect(notices).to_contain_text("were left out of this reply")
     screenshot(page, "context-notice")
+
+
+def test_the_estimate_prices_the_files_in_the_composer_even_without_text(signed_in_page: Any):
+    from tests.browser.test_attachments import attach, file_payload, png, ready
+
+    page = signed_in_page
+    estimate = page.locator("#estimate")
+    page.get_by_role("textbox", name="Message").fill("What is in it?")
+    expect(estimate).to_contain_text("Estimate")
+    text_only = estimate.inner_text()
+
+    attach(page, file_payload("photo.png", "image/png", png()))
+    ready(page, "photo.png")
+    expect(estimate).not_to_have_text(text_only)  # an image adds about 1,500 input tokens
+    page.get_by_role("textbox", name="Message").fill("")
+    expect(estimate).to_contain_text("Estimate")  # the file alone is a message worth pricing
