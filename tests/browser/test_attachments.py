@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser import test_outage
 from tests.browser.conftest import LiveApp, LiveOpenRouter, LiveUser, log_in
 from tests.browser.test_chat_page import pick_model
 from tests.eventually import eventually_blocking
@@ -144,10 +145,10 @@ def upstream_requests(live_openrouter: LiveOpenRouter) -> list[dict[str, Any]]:
         return json.load(response)  # type: ignore[no-any-return]
 
 
-def last_chat_body(live_openrouter: LiveOpenRouter, marker: str) -> dict[str, Any]:
+def last_chat_body(requests: list[dict[str, Any]], marker: str) -> dict[str, Any]:
     """The body of the last POST /chat/completions whose last message is in parts (text,
     images, files) and mentions marker (the title request that follows sends plain text)."""
-    for request in reversed(upstream_requests(live_openrouter)):
+    for request in reversed(requests):
         body = request.get("json") or {}
         if request["method"] != "POST" or not request["path"].endswith("/chat/completions"):
             continue
@@ -242,7 +243,7 @@ def test_the_upstream_request_carries_an_image_a_file_and_the_text(
     reply_done(page)
     expect(page.locator("#attachments")).to_be_hidden()
 
-    body = last_chat_body(live_openrouter, "Describe these files")
+    body = last_chat_body(upstream_requests(live_openrouter), "Describe these files")
     parts = body["messages"][-1]["content"]
     kinds = [p["type"] for p in parts]
     assert "image_url" in kinds
@@ -395,7 +396,7 @@ def test_a_message_sent_while_its_upload_runs_waits_for_it_then_goes_out_with_it
     expect(
         page.locator("article.msg.user").last.get_by_role("link", name="big.png")
     ).to_be_visible()
-    body = last_chat_body(live_openrouter, "Slow upload")
+    body = last_chat_body(upstream_requests(live_openrouter), "Slow upload")
     assert any(p["type"] == "image_url" for p in body["messages"][-1]["content"])
 
 
@@ -493,3 +494,78 @@ def test_screenshots_of_a_transcript_with_attachments(
     page.wait_for_timeout(400)
     screenshot(page, "attachments-transcript-phone")
     assert page_errors == []
+
+
+# --- the outbox and the draft carry the files ----------------------------------------------------
+
+outage_app = test_outage.outage_app  # the fixture: a daphne of the test's own, stopped at will
+
+
+def test_a_message_with_files_written_during_an_outage_goes_out_with_them_on_reconnect(
+    page: Any, outage_app: test_outage.OutageApp, fake_openrouter: Any, user: LiveUser
+):
+    test_outage.open_chat(page, outage_app, user)
+    attach(page, IMAGE, NOTES)
+    ready(page, "sunset.png", "notes.txt")
+    outage_app.stop()
+    expect(page.locator("#connection")).to_contain_text("Not connected to the server.")
+    send_with(page, "Written in the outage [[tokens:6]] [[rate:0]]")
+    queued = page.locator("article.msg.user.queued")
+    expect(queued).to_contain_text("Not sent yet: it goes out once reconnected.")
+    expect(queued.get_by_role("img", name="sunset.png")).to_be_visible()
+    expect(queued).to_contain_text("notes.txt")
+    expect(page.locator("#attachments")).to_be_hidden()
+
+    outage_app.start()
+    expect(page.locator("#connection")).to_be_hidden(timeout=test_outage.RECONNECTED)
+    test_outage.replies_done(page, 1)
+    sent = page.locator("article.msg.user").last
+    expect(sent.get_by_role("link", name="sunset.png")).to_be_visible()
+    expect(sent.get_by_role("link", name=re.compile("notes.txt"))).to_be_visible()
+    parts = last_chat_body(fake_openrouter.requests(), "Written in the outage")["messages"][-1]
+    assert [p["type"] for p in parts["content"]].count("image_url") == 1
+
+
+def test_a_queued_message_taken_back_returns_its_files_to_the_composer(
+    page: Any, outage_app: test_outage.OutageApp, user: LiveUser
+):
+    test_outage.open_chat(page, outage_app, user)
+    attach(page, REPORT)
+    ready(page, "report.pdf")
+    outage_app.stop()
+    expect(page.locator("#connection")).to_be_visible()
+    send_with(page, "On second thought")
+    page.get_by_role("button", name="Don't send").click()
+    expect(page.locator("article.msg.user")).to_have_count(0)
+    expect(page.get_by_role("textbox", name="Message")).to_have_value("On second thought")
+    ready(page, "report.pdf")
+    outage_app.start()  # (stopped again by the fixture)
+
+
+def test_files_in_the_composer_survive_signing_in_again(
+    signed_in_page: Any, user: LiveUser, live_app: LiveApp
+):
+    page = signed_in_page
+    send_with(page, "Hello [[tokens:4]] [[rate:0]]")
+    reply_done(page)
+    attach(page, IMAGE)
+    ready(page, "sunset.png")
+    page.get_by_role("textbox", name="Message").fill("Look at this")
+    other = page.context.new_page()  # another tab logs out; this one's socket is closed
+    other.goto("/accounts/")
+    other.get_by_role("button", name="Log out").click()
+    other.wait_for_url("**/accounts/login/**")
+    expect(page.locator("#connection")).to_contain_text("You were signed out.", timeout=20_000)
+
+    page.get_by_role("link", name="Sign in again").click()
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/c/*/")
+    expect(page.get_by_role("textbox", name="Message")).to_have_value("Look at this")
+    ready(page, "sunset.png")
+    page.get_by_role("textbox", name="Message").press("Enter")
+    reply_done(page)
+    expect(
+        page.locator("article.msg.user").last.get_by_role("link", name="sunset.png")
+    ).to_be_visible()
