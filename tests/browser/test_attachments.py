@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import random
 import re
 import struct
 import urllib.request
 import uuid
+import wave
 import zlib
 from typing import Any
 
@@ -81,6 +84,20 @@ def pdf(pages: int = 1, text: str = "Quarterly figures") -> bytes:
         xref,
     )
     return bytes(out)
+
+
+def wav(seconds: float = 2.0, rate: int = 8000) -> bytes:
+    """A real WAV: `seconds` of a quiet 440 Hz tone, 8-bit mono."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(1)
+        sound.setframerate(rate)
+        frames = int(seconds * rate)
+        sound.writeframes(
+            bytes(128 + int(40 * math.sin(i * 440 * 6.283 / rate)) for i in range(frames))
+        )
+    return out.getvalue()
 
 
 def file_payload(name: str, mime: str, body: bytes) -> dict[str, Any]:
@@ -211,6 +228,13 @@ def test_a_file_dropped_on_the_conversation_is_attached_with_its_page_count(
     ready(page, "minutes.pdf")
     expect(chip(page, "minutes.pdf").locator(".att-meta")).to_contain_text("2 pages")
     assert stored_names(live_app, user) == ["minutes.pdf"]
+
+
+def test_an_audio_file_shows_its_length(signed_in_page: Any):
+    page = signed_in_page
+    attach(page, file_payload("voice note.wav", "audio/wav", wav(2.0)))
+    ready(page, "voice note.wav")
+    expect(chip(page, "voice note.wav").locator(".att-meta")).to_contain_text("0:02")
 
 
 def test_removing_a_chip_before_sending_deletes_the_file(
