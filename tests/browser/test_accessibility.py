@@ -108,3 +108,13 @@ def test_the_chat_page_with_attachments_in_the_composer_and_the_picker_open(chat
     chatted.get_by_role("button", name="Model").click()
     expect(chatted.locator("#picker-needs")).to_be_visible()
     assert_accessible(chatted)
+
+
+def test_the_composer_saying_why_a_file_was_refused(signed_in_page: Any):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"/>'
+    attach(signed_in_page, {"name": "logo.svg", "mimeType": "image/svg+xml", "buffer": svg})
+    expect(signed_in_page.locator("#composer-error")).to_contain_text("SVG")
+    assert_accessible(signed_in_page)
+    signed_in_page.emulate_media(color_scheme="dark")
+    signed_in_page.wait_for_timeout(300)  # the buttons' colour transitions, before axe looks
+    assert_accessible(signed_in_page)
