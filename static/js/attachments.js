@@ -272,13 +272,23 @@
 
   // --- what the attachments need of the model ----------------------------------------------------
 
+  /** The conversation's PDF engine now: the upload's `needs` was worked out without it. */
+  function pdfEngine() {
+    const conv = page().state.conv;
+    const routing = (conv && conv.routing) || data.routing_defaults || {};
+    return routing.pdf_engine || "";
+  }
+
+  /** The input modality a model needs for a chip: a PDF needs "file" only when it goes to the
+   * model as it is (engine "native"); otherwise OpenRouter reads it into text for any model. */
+  function needOf(chip) {
+    if (chip.kind === "pdf") return pdfEngine() === "native" ? "file" : null;
+    if (chip.data) return chip.data.needs;
+    return chip.kind === "image" ? "image" : chip.kind === "audio" ? "audio" : null;
+  }
+
   function needs(list) {
-    const wanted = new Set();
-    for (const chip of list) {
-      const need = chip.data ? chip.data.needs : chip.kind === "image" ? "image" : chip.kind === "audio" ? "audio" : null;
-      if (need) wanted.add(need);
-    }
-    return [...wanted];
+    return [...new Set(list.map(needOf).filter(Boolean))];
   }
 
   function needsSentence(wanted) {

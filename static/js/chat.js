@@ -1032,6 +1032,7 @@
       state.conv = Object.assign(state.conv || {}, result.conversation);
       if (fresh) { history.replaceState(null, "", "/c/" + state.conv.id + "/"); subscribe(); }
       $("settings-status").textContent = "Saved.";
+      files.updateNeeds(); // the PDF engine decides whether a PDF needs a model that reads files
       setTimeout(() => openSettings(false), 600);
     } catch (err) {
       $("settings-status").textContent = err.message;

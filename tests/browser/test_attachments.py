@@ -593,3 +593,22 @@ def test_files_in_the_composer_survive_signing_in_again(
     expect(
         page.locator("article.msg.user").last.get_by_role("link", name="sunset.png")
     ).to_be_visible()
+
+
+def test_a_pdf_needs_a_model_that_reads_files_only_when_the_model_itself_reads_it(
+    signed_in_page: Any,
+):
+    page = signed_in_page  # on GPT-4o-mini, which reads images but not files
+    attach(page, REPORT)
+    ready(page, "report.pdf")
+    note = page.locator("#attach-note")
+    expect(note).to_be_hidden()  # OpenRouter turns it into text for any model
+    page.get_by_role("button", name="Conversation settings").click()
+    page.get_by_role("combobox", name="Read PDFs with").select_option("native")
+    page.get_by_role("button", name="Save settings").click()
+    expect(note).to_have_text(re.compile("OpenAI: GPT-4o-mini cannot read PDF files"))
+    page.get_by_role("button", name="Model").click()
+    expect(page.locator("#picker-needs")).to_contain_text("Your attachments need: PDF files")
+    send_with(page, "Read it yourself")
+    expect(page.locator("#composer-error")).to_contain_text("GPT-4o-mini")
+    ready(page, "report.pdf")  # given back with the text
