@@ -106,9 +106,10 @@ def test_settings_show_only_the_parameters_the_model_supports(signed_in_page: An
     page = signed_in_page
     page.get_by_role("button", name="Conversation settings").click()
     expect(page.get_by_label("System prompt")).to_be_visible()
-    supported = page.evaluate(
-        "() => window.Chatapp.page.picker.get(window.Chatapp.page.state.model).params"
-    )
+    # The catalogue loads after the page: wait until the picker knows the current model.
+    known = "() => window.Chatapp.page.picker.get(window.Chatapp.page.state.model)"
+    page.wait_for_function(known)
+    supported = page.evaluate(known + ".params")
     shown = page.locator("[data-param]").evaluate_all("els => els.map(e => e.dataset.param)")
     assert shown
     assert set(shown) <= set(supported)
