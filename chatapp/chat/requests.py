@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models import F
 
 from chatapp.accounts.models import User
 from chatapp.catalog.models import CatalogModel
@@ -136,7 +137,8 @@ def models_that_read(needed: set[str], *, user_id: int) -> list[str]:
     """A few models that read `needed`: the person's favourites first, then the cheapest."""
     chosen = User.objects.filter(pk=user_id).values_list("favorite_models", flat=True).first()
     favourites = set(chosen or ())
-    rows = CatalogModel.objects.filter(is_active=True).order_by("prompt_price", "name")
+    cheapest = F("prompt_price").asc(nulls_last=True)  # unknown prices last, on both databases
+    rows = CatalogModel.objects.filter(is_active=True).order_by(cheapest, "name")
     able = [
         (row.model_id not in favourites, index, row.name or row.model_id)
         for index, row in enumerate(rows.only("model_id", "name", "input_modalities"))
