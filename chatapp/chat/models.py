@@ -150,6 +150,10 @@ class Message(models.Model):
     )
     # The web search's sources ([{url, title}], http(s) only), in the order they were cited.
     citations = models.JSONField(default=list, blank=True)
+    # What OpenRouter's file parser made of the PDFs this reply was asked about (its `file`
+    # annotations, as they came): sent back with the reply, so later requests do not parse them
+    # again. db_default too: raw inserts that predate the field (usage/seed.py) leave it out.
+    file_annotations = models.JSONField(default=list, blank=True, db_default=[])
     # How the request was sent: provider routing, web search, transforms, and the prices the
     # cache savings are worked out with (see chat/requests.py).
     request_options = models.JSONField(default=dict, blank=True)

@@ -1,8 +1,9 @@
-"""What a reply brings besides its text and cost: web sources and the cache's savings.
+"""What a reply brings besides its text and cost: web sources, what the file parser made of the
+PDFs it was asked about, and the cache's savings.
 
-The worker hands every Citations and Usage event to `extras_recorder(reply)` (astream_chat's
-`on_extra`); each is written at once and set on the reply in memory, so the worker's final
-frame carries them and a reload shows them.
+The worker hands every Citations, FileAnnotations and Usage event to `extras_recorder(reply)`
+(astream_chat's `on_extra`); each is written at once and set on the reply in memory, so the
+worker's final frame carries them and a reload shows them.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ from decimal import Decimal
 
 from chatapp.catalog.models import CatalogModel
 from chatapp.chat.models import Message
-from chatapp.openrouter import Citations, Usage
+from chatapp.openrouter import Citations, FileAnnotations, Usage
 
 MAX_CITATIONS = 50
+Extra = Citations | FileAnnotations | Usage
 COST_PLACES = Decimal("1e-20")  # Message.cache_savings keeps 20 places, like Message.cost
 
 
-def extras_recorder(reply: Message) -> Callable[[Citations | Usage], Awaitable[None]]:
-    async def record(event: Citations | Usage) -> None:
+def extras_recorder(reply: Message) -> Callable[[Extra], Awaitable[None]]:
+    async def record(event: Extra) -> None:
         if isinstance(event, Citations):
             await _arecord_citations(reply, event)
+        elif isinstance(event, FileAnnotations):
+            reply.file_annotations = [*reply.file_annotations, *event.items]
+            await Message.objects.filter(pk=reply.pk).aupdate(
+                file_annotations=reply.file_annotations
+            )
         elif event.cached_tokens or event.cache_discount:
             await _arecord_savings(reply, event)
 

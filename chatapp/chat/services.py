@@ -115,20 +115,24 @@ def branch_history(*, conversation: Conversation, leaf_id: int | None) -> list[C
     """Return the system prompt, then the branch from the root down to message `leaf_id`."""
     rows = conversation.messages.filter(
         role__in=[Message.Role.USER, Message.Role.ASSISTANT]
-    ).values_list("pk", "parent_id", "role", "content")
-    by_id = {pk: (parent, role, content) for pk, parent, role, content in rows}
-    branch: list[tuple[int, str, str]] = []
+    ).values_list("pk", "parent_id", "role", "content", "file_annotations")
+    by_id = {pk: (parent, role, content, parsed) for pk, parent, role, content, parsed in rows}
+    branch: list[tuple[int, str, str, list[Any]]] = []
     node = leaf_id
     while node is not None and node in by_id:
-        parent, role, content = by_id[node]
-        branch.append((node, role, content))
+        parent, role, content, parsed = by_id[node]
+        branch.append((node, role, content, parsed))
         node = parent
-    files = attachments_of_messages([pk for pk, role, _ in branch if role == Message.Role.USER])
+    files = attachments_of_messages([pk for pk, role, *_ in branch if role == Message.Role.USER])
     path: list[ChatMessage] = []
-    for pk, role, content in branch:
+    for pk, role, content, parsed in branch:
         attached = files.get(pk, [])
-        if content or attached:  # a reply that failed before its first token says nothing
-            path.append({"role": role, "content": content_with(content, attached)})
+        if not (content or attached):  # a reply that failed before its first token says nothing
+            continue
+        message: ChatMessage = {"role": role, "content": content_with(content, attached)}
+        if parsed:  # the parser's output for the PDFs before it: they are not parsed again
+            message["annotations"] = parsed
+        path.append(message)
     path.reverse()
     if conversation.system_prompt:
         path.insert(0, {"role": "system", "content": conversation.system_prompt})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 # --- what is sent: messages, whose content is text or a list of parts (docs: multimodal) ------
 
@@ -49,6 +49,9 @@ ContentPart = TextPart | ImagePart | FilePart | AudioPart
 class ChatMessage(TypedDict):
     role: str
     content: str | list[ContentPart]
+    # On an assistant message: the `file` annotations its reply brought back, so that the PDFs
+    # before it are not parsed (and paid for) again (docs: "Reusing PDF annotations").
+    annotations: NotRequired[list[dict[str, Any]]]
 
 
 def text_of(content: str | list[ContentPart]) -> str:
@@ -99,6 +102,14 @@ class Citations:
 
 
 @dataclass(frozen=True, slots=True)
+class FileAnnotations:
+    """The `file` annotations of a reply: what OpenRouter's file parser made of the request's
+    PDFs, kept as they came (their inside is OpenRouter's) to be sent back with the reply."""
+
+    items: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     reason: str
     generation_id: str
@@ -114,7 +125,9 @@ class StreamError:
     message: str
 
 
-StreamEvent = ContentDelta | ReasoningDelta | Usage | Citations | Finish | StreamError
+StreamEvent = (
+    ContentDelta | ReasoningDelta | Usage | Citations | FileAnnotations | Finish | StreamError
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from chatapp.openrouter.events import (
     Citation,
     Citations,
     ContentDelta,
+    FileAnnotations,
     Finish,
     ReasoningDelta,
     StreamError,
@@ -34,6 +35,8 @@ from chatapp.openrouter.events import (
 )
 from chatapp.openrouter.options import ChatOptions
 
+# What `on_extra` is handed: what a caller stores besides the text.
+Extra = Citations | FileAnnotations | Usage
 # Keys the caller's `parameters` may not override: they make this a metered, streamed call.
 _FIXED = ("model", "messages", "user", "stream", "usage")
 
@@ -46,7 +49,7 @@ async def astream_chat(
     user_id: str,
     parameters: Mapping[str, Any] | None = None,
     options: ChatOptions | None = None,
-    on_extra: Callable[[Citations | Usage], Awaitable[None]] | None = None,
+    on_extra: Callable[[Extra], Awaitable[None]] | None = None,
 ) -> AsyncGenerator[StreamEvent, None]:
     """Stream one chat completion as typed events (close it with `aclose()` to cancel).
 
@@ -68,7 +71,7 @@ async def astream_chat(
     deadline = asyncio.get_running_loop().time() + http.setting("OPENROUTER_GENERATION_TIMEOUT")
     async with _aopen_stream(api_key=api_key, body=body) as response:
         async for event in aevents_from_response(response, deadline=deadline):
-            if on_extra is not None and isinstance(event, Citations | Usage):
+            if on_extra is not None and isinstance(event, Citations | FileAnnotations | Usage):
                 await on_extra(event)
             yield event
 
@@ -262,6 +265,8 @@ class _ChunkReader:
                 events.append(ContentDelta(content))
             if found := citations_from(delta.get("annotations")):
                 events.append(found)
+            if parsed := file_annotations_from(delta.get("annotations")):
+                events.append(parsed)
             reason = choice.get("finish_reason")
             if reason == "error":
                 self.failed = True
@@ -324,6 +329,14 @@ def citations_from(annotations: Any) -> Citations | None:
         title = " ".join(str(detail.get("title") or "").split())[:MAX_CITATION_TITLE]
         found.append(Citation(url=url, title=title))
     return Citations(tuple(found)) if found else None
+
+
+def file_annotations_from(annotations: Any) -> FileAnnotations | None:
+    """The `file` annotations of a delta (the file parser's output), as they came."""
+    if not isinstance(annotations, list):
+        return None
+    found = tuple(a for a in annotations if isinstance(a, dict) and a.get("type") == "file")
+    return FileAnnotations(found) if found else None
 
 
 def _midstream_error(error: Any) -> StreamError:

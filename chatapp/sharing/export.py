@@ -40,7 +40,8 @@ COUNT_FIELDS = (
 )
 # Every stored field of a message that belongs in an export, in the order they are written.
 # Left out on purpose: user (the owner, implied), paid_by (whose key paid), client_id (the
-# browser's resend token) and updated_at.
+# browser's resend token), file_annotations (OpenRouter's parse of the PDFs, its own format)
+# and updated_at.
 MESSAGE_FIELDS = (
     *("role", "content", "reasoning", "status", "model", "model_used", "provider"),
     *("finish_reason", "generation_id", *COUNT_FIELDS, "error_code", "error_text", "imported"),

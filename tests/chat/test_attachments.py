@@ -295,3 +295,35 @@ async def test_deleting_the_conversation_deletes_its_files_and_says_how_many(
     assert await sync_to_async(delete)() == {"deleted": reply["conversation"], "files": 1}
     assert not await Attachment.objects.aexists()
     assert [p for p in attachment_files.rglob("*") if p.is_file()] == []
+
+
+async def test_the_parsers_annotations_come_back_with_the_reply_so_a_pdf_is_parsed_once(
+    alice, tab, fake_openrouter, operator_key, catalogue
+):
+    conversation = await Conversation.objects.acreate(
+        owner=alice, model=EVERYTHING, pdf_engine="mistral-ocr"
+    )
+    pdf = await attach(alice, "report.pdf", files.pdf(pages=3))
+    alice_tab = await tab(alice)
+    frame = send_frame("Summarise", conversation.pk, model=EVERYTHING, attachments=[pdf.pk])
+    first = await reply_to(alice_tab, frame)
+    stored = await Message.objects.aget(pk=first["id"])
+    [annotation] = stored.file_annotations
+    assert annotation["type"] == "file"
+    assert annotation["file"]["name"] == "report.pdf"
+
+    follow_up = send_frame("And page 2? [[tokens:4]]", conversation.pk, model=EVERYTHING)
+    second = await reply_to(alice_tab, follow_up)
+    body = chat_calls(fake_openrouter)[-1]["json"]
+    answer = next(m for m in body["messages"] if m["role"] == "assistant")
+    assert answer["annotations"] == stored.file_annotations  # sent back as they came
+    assert body["messages"][0]["content"][1]["type"] == "file"  # the PDF itself still goes too
+    # The three pages were not OCR'd again: the stand-in charged the follow-up no parsing.
+    generations = fake_openrouter.server.generations
+    charged = {
+        m["id"]: generations[(await Message.objects.aget(pk=m["id"])).generation_id]
+        for m in (first, second)
+    }
+    assert charged[first["id"]]["parser_cost"] == Decimal("0.006")
+    assert charged[second["id"]]["parser_cost"] == 0
+    assert Decimal(second["cost"]) == Decimal(str(charged[second["id"]]["total_cost"]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import re
 from decimal import Decimal
@@ -168,14 +169,47 @@ def attachment_tokens(messages: list[Any]) -> int:
     return tokens
 
 
-def parser_cost(body: dict[str, Any]) -> Decimal:
-    """What the file-parser plugin charges: mistral-ocr by the page, the others nothing."""
-    if pdf_engine(body) != "mistral-ocr":
-        return Decimal(0)
-    pages = sum(
-        _pages(part)
+def _unparsed_pdfs(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The PDF parts no earlier assistant message carries `file` annotations for: those are
+    parsed (and paid for) by this request; the others were parsed before."""
+    known = {
+        (a.get("file") or {}).get("hash")
+        for message in body["messages"]
+        if isinstance(message, dict) and message.get("role") == "assistant"
+        for a in message.get("annotations") or []
+        if isinstance(a, dict) and a.get("type") == "file"
+    }
+    return [
+        part
         for message in body["messages"]
         for part in _parts(message)
-        if part["type"] == "file"
-    )
-    return OCR_PRICE_PER_PAGE * pages
+        if part["type"] == "file" and _hash(part) not in known
+    ]
+
+
+def _hash(part: dict[str, Any]) -> str:
+    _, data = _data_url(part["file"]["file_data"], "file.file_data")
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_annotations(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the parser made of each PDF it read for this request, as `file` annotations."""
+    return [
+        {
+            "type": "file",
+            "file": {
+                "hash": _hash(part),
+                "name": part["file"]["filename"],
+                "content": [{"type": "text", "text": f"The text of {_pages(part)} page(s)."}],
+            },
+        }
+        for part in _unparsed_pdfs(body)
+    ]
+
+
+def parser_cost(body: dict[str, Any]) -> Decimal:
+    """What the file-parser plugin charges: mistral-ocr by the page for PDFs it has not parsed
+    before (their annotations came back with an earlier reply), the other engines nothing."""
+    if pdf_engine(body) != "mistral-ocr":
+        return Decimal(0)
+    return OCR_PRICE_PER_PAGE * sum(_pages(part) for part in _unparsed_pdfs(body))

@@ -28,6 +28,7 @@ from chatapp.openrouter.fake.multimodal import (
     attachment_tokens,
     check_parts,
     describe,
+    file_annotations,
     parser_cost,
 )
 from chatapp.openrouter.options import WEB_PLUGIN_PRICE_PER_RESULT
@@ -229,6 +230,12 @@ class Plan:
     cached_tokens: int = 0
     # The web plugin's results, cited by the last content chunk (empty: no web search).
     citations: list[dict[str, Any]] = field(default_factory=list)
+    # The file parser's `file` annotations for the request's PDFs (with the last text too).
+    parsed: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def annotations(self) -> list[dict[str, Any]]:
+        return self.citations + self.parsed
 
 
 class FakeOpenRouter:
@@ -497,6 +504,7 @@ class FakeOpenRouter:
             keepalive=max(0.05, self.config.keepalive_s),
             cost=_decimal(markers.get("cost")),
             citations=_web_results(body, text),
+            parsed=file_annotations(body),
         )
         if "cached" in markers:
             plan.cached_tokens = _int(markers["cached"], 0)
@@ -574,7 +582,7 @@ class FakeOpenRouter:
                     "message": {
                         "role": "assistant",
                         "content": "".join(plan.reply),
-                        **({"annotations": plan.citations} if plan.citations else {}),
+                        **({"annotations": plan.annotations} if plan.annotations else {}),
                     },
                 }
             ],
@@ -632,8 +640,8 @@ class _StreamWriter:
             if index == half and (cut := await self._cut()):
                 return cut
             delta: dict[str, Any] = {"content": piece}
-            if index == last and plan.citations:  # as OpenRouter does: with the last text
-                delta["annotations"] = plan.citations
+            if index == last and plan.annotations:  # as OpenRouter does: with the last text
+                delta["annotations"] = plan.annotations
             if not await self._token(delta):
                 return "closed"
         return await self._finish()
