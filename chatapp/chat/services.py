@@ -15,7 +15,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 
 from chatapp.accounts.keys import ResolvedKey, no_key_reason, resolve_api_key
@@ -232,7 +232,10 @@ def _user_message(
     )
     if files:
         message.attachments.add(*files)
-    prefetch_related_objects([message], "attachments")  # its frame is built on the event loop
+    # Its frame is built on the event loop, where a query cannot run: prefetched here (with no
+    # files, from an empty queryset, which asks the database nothing).
+    chosen = Attachment.objects.all() if files else Attachment.objects.none()
+    prefetch_related_objects([message], Prefetch("attachments", queryset=chosen))
     return message
 
 
