@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -52,6 +53,11 @@ def hook_into_server() -> None:
             # A stop would cancel every socket at once (daphne kills its applications before
             # shutting down): drain first, then stop.
             loop.call_soon_threadsafe(lambda: asyncio.ensure_future(drain_then_stop()))
+            # The last resort, outside the event loop: whatever holds the loop, the process is
+            # gone by twice the drain's bound.
+            watchdog = threading.Timer(2 * float(settings.CHATAPP_SHUTDOWN_SECONDS), _force_exit)
+            watchdog.daemon = True
+            watchdog.start()
 
         async def drain_then_stop() -> None:
             if not draining:
@@ -64,6 +70,12 @@ def hook_into_server() -> None:
         signal.signal(signal.SIGTERM, on_term)
 
     reactor.callWhenRunning(started)
+
+
+def _force_exit() -> None:
+    # Not through logging: its lock may be what holds the process.
+    os.write(2, b"chatapp: shutdown did not finish in time; exiting now\n")
+    os._exit(1)
 
 
 async def drain() -> None:

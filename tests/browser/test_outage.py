@@ -58,8 +58,11 @@ class OutageApp(LiveApp):
     def stop(self, how: signal.Signals = signal.SIGTERM) -> None:
         assert self.process is not None
         self.process.send_signal(how)
+        # The drain's bound, then the exit's: a process told to stop is gone by twice
+        # CHATAPP_SHUTDOWN_SECONDS (chat/lifecycle.py).
+        bound = 2 * int(self.env.get("CHATAPP_SHUTDOWN_SECONDS", "10")) + 5
         try:
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=bound)
         except subprocess.TimeoutExpired:
             raise AssertionError(self.log.read_text()[-3000:]) from None
         self.process = None
